@@ -1,0 +1,28 @@
+"""Development and test settings: safe defaults, and a private PostgreSQL unless DATABASE_URL."""
+
+from __future__ import annotations
+
+import os
+
+from iportalis.embedded_db import embedded_database
+from iportalis.env import database_from_url, env_bool, env_list
+
+from .base import *  # noqa: F403
+from .base import BASE_DIR
+
+DEBUG = env_bool("DEBUG", True)
+SECRET_KEY = os.environ.get("SECRET_KEY") or "django-insecure-dev-only-never-use-in-production"
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+
+_database_url = os.environ.get("DATABASE_URL")
+DATABASES = {
+    "default": (
+        database_from_url(_database_url)
+        if _database_url
+        else embedded_database(BASE_DIR / ".pgdata")
+    )
+}
+
+# Serve static files straight from the app and project folders, without collectstatic.
+WHITENOISE_AUTOREFRESH = True
+WHITENOISE_USE_FINDERS = True

@@ -1,0 +1,61 @@
+"""Playwright driving Debian's chromium against Django's live server."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+from policy.models import PolicyVersion
+from policy.seed import publish_seed_policy
+
+CHROMIUM = Path("/usr/bin/chromium")
+# Without the background-networking flags chromium keeps trying to reach Google's hosts, which
+# this closed network refuses; --no-sandbox because CI runs as root.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "tests/browser/" in str(item.path):
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            pytest.fail("Browser tests must run in CI: install Debian's chromium.")
+        pytest.skip("Debian's chromium is not installed (./dev test installs it when run as root).")
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread, and Django then refuses the test's
+    # own ORM calls as "async". They are not: the loop only waits for the browser.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+    del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+
+
+@pytest.fixture
+def seed_policy(transactional_db):
+    """Version 1 as the migration publishes it: live-server tests start from an emptied database."""
+    publish_seed_policy(PolicyVersion)
+    return PolicyVersion.objects.get(language="en", number=1)
+
+
+@pytest.fixture
+def page(browser, live_server):
+    context = browser.new_context(base_url=live_server.url)
+    page = context.new_page()
+    yield page
+    context.close()

@@ -1,0 +1,36 @@
+from playwright.sync_api import expect
+
+
+def test_cookie_policy_page_shows_version_1_with_its_hash(page, live_server, seed_policy):
+    requested = []
+    page.on("request", lambda request: requested.append(request.url))
+
+    page.goto("/cookie-policy/")
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Cookie Policy")
+    expect(page.locator(".policy-meta")).to_contain_text("Version 1")
+    expect(page.locator(".policy-meta")).to_contain_text("25 July 2022")
+    expect(page.locator("code.hash")).to_have_text(seed_policy.content_sha256)
+    expect(page.get_by_role("heading", name="What is a Cookie?")).to_be_visible()
+    footer = page.locator("footer.site-footer")
+    expect(footer.get_by_role("link", name="Cookie settings")).to_have_attribute(
+        "href", "/cookie-settings/"
+    )
+    # Our stylesheet applied, and nothing came from another host.
+    background = page.locator("footer.site-footer").evaluate(
+        "el => getComputedStyle(el).backgroundColor"
+    )
+    assert background == "rgb(243, 245, 248)"
+    assert requested
+    assert all(url.startswith(live_server.url) for url in requested), requested
+
+
+def test_visitor_finds_every_version_and_what_changed(page, seed_policy):
+    page.goto("/cookie-policy/")
+    page.get_by_role("link", name="All versions").click()
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Cookie policy versions")
+    page.get_by_role("link", name="What changed").click()
+
+    assert page.url.endswith("/cookie-policy/versions/1/changes/")
+    expect(page.locator("main")).to_contain_text("first published version")

@@ -1,0 +1,131 @@
+import pytest
+
+from policy.models import PolicyVersion
+from tests.factories import make_draft, make_staff
+
+pytestmark = pytest.mark.django_db
+
+CHANGELIST = "/admin/policy/policyversion/"
+
+
+def change_url(version):
+    return f"{CHANGELIST}{version.pk}/change/"
+
+
+def draft_form(version, **changes):
+    data = {
+        "language": version.language,
+        "title": version.title,
+        "effective_date": version.effective_date.isoformat(),
+        "material": "on" if version.material else "",
+        "summary": version.summary,
+        "body": version.body,
+    }
+    return {**data, **changes}
+
+
+def test_admin_clones_edits_and_publishes_version_2(admin_client):
+    seed = PolicyVersion.objects.get(number=1)
+
+    response = admin_client.post(
+        CHANGELIST, {"action": "clone_to_draft", "_selected_action": [seed.pk]}, follow=True
+    )
+    assert "into a new draft" in response.content.decode()
+    draft = PolicyVersion.objects.drafts().get()
+
+    body = seed.body.replace("We may change this cookie policy", "We will change this policy")
+    response = admin_client.post(
+        change_url(draft),
+        draft_form(
+            draft, body=body, summary="Firmer wording on changes.", effective_date="2026-12-01"
+        ),
+    )
+    assert response.status_code == 302
+
+    response = admin_client.post(
+        CHANGELIST, {"action": "publish", "_selected_action": [draft.pk]}, follow=True
+    )
+    assert "Published 1 version." in response.content.decode()
+
+    page = admin_client.get("/cookie-policy/versions/2/").content.decode()
+    assert "We will change this policy" in page
+    changes = admin_client.get("/cookie-policy/versions/2/changes/").content.decode()
+    assert "Firmer wording on changes." in changes
+    assert "We will change this policy" in changes.split("<ins>")[1]
+    assert PolicyVersion.objects.get(number=1).body == seed.body
+
+
+def test_admin_cannot_change_a_published_version(admin_client):
+    seed = PolicyVersion.objects.get(number=1)
+
+    page = admin_client.get(change_url(seed))
+    assert page.status_code == 200
+    assert 'name="_save"' not in page.content.decode()
+    assert '<textarea name="body"' not in page.content.decode()
+
+    response = admin_client.post(change_url(seed), draft_form(seed, body="Rewritten."))
+    assert response.status_code == 403
+    assert admin_client.post(f"{CHANGELIST}{seed.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert PolicyVersion.objects.get(number=1).body == seed.body
+
+
+def test_admin_can_edit_a_draft(admin_client):
+    draft = make_draft()
+
+    page = admin_client.get(change_url(draft)).content.decode()
+    assert 'name="_save"' in page
+
+    admin_client.post(change_url(draft), draft_form(draft, title="Cookie Notice"))
+    assert PolicyVersion.objects.get(pk=draft.pk).title == "Cookie Notice"
+
+
+def test_admin_refuses_a_second_draft_in_the_same_language(admin_client):
+    make_draft()
+
+    response = admin_client.post(
+        f"{CHANGELIST}add/",
+        {"language": "en", "title": "Cookie Policy", "effective_date": "2026-12-01", "body": "x"},
+    )
+
+    assert "There is already a draft in this language." in response.content.decode()
+    assert PolicyVersion.objects.drafts().count() == 1
+
+
+def test_preview_shows_the_draft_rendered_and_sanitised(admin_client):
+    draft = make_draft(body="## Preview me\n\n<script>alert(1)</script><p onclick='x()'>hi</p>")
+
+    html = admin_client.get(f"{CHANGELIST}{draft.pk}/preview/").content.decode()
+
+    assert '<h2 id="preview-me">Preview me</h2>' in html
+    assert "this draft is not published" in html
+    assert "alert(1)" not in html
+    assert "onclick" not in html
+
+
+def test_list_can_be_filtered_by_status_and_searched(admin_client):
+    make_draft(title="Draft about chatbots")
+
+    drafts = admin_client.get(CHANGELIST, {"status__exact": "draft"}).content.decode()
+    assert "Draft about chatbots" in drafts
+    assert "Cookie Policy v1" not in drafts
+    found = admin_client.get(CHANGELIST, {"q": "chatbots"}).content.decode()
+    assert "Draft about chatbots" in found
+
+
+def test_staff_without_publish_permission_cannot_publish(client):
+    staff = make_staff("policy.view_policyversion", "policy.change_policyversion")
+    client.force_login(staff)
+    draft = make_draft()
+
+    page = client.get(CHANGELIST).content.decode()
+    assert 'value="publish"' not in page
+    client.post(CHANGELIST, {"action": "publish", "_selected_action": [draft.pk]})
+
+    assert PolicyVersion.objects.get(pk=draft.pk).status == PolicyVersion.Status.DRAFT
+
+
+def test_preview_needs_admin_permission(client):
+    draft = make_draft()
+    client.force_login(make_staff(username="nobody"))
+
+    assert client.get(f"{CHANGELIST}{draft.pk}/preview/").status_code == 403

