@@ -61,17 +61,21 @@ class PolicyVersionAdmin(admin.ModelAdmin):
     def preview(self, obj: PolicyVersion) -> str:
         if obj.pk is None:
             return "—"
-        url = reverse("admin:policy_policyversion_preview", args=[obj.pk])
-        return format_html('<a href="{}" target="_blank">{}</a>', url, _("Show as visitors see it"))
+        return format_html(
+            '<a href="{}" target="_blank">{}</a>',
+            obj.get_absolute_url(),
+            _("Show as visitors see it"),
+        )
 
     def preview_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         if not self.has_view_permission(request):
             raise PermissionDenied
-        version = get_object_or_404(PolicyVersion, pk=pk)
+        version = get_object_or_404(PolicyVersion.objects.drafts(), pk=pk)
         return render(request, "policy/version_detail.html", {"version": version, "preview": True})
 
     @admin.action(description=_("Publish selected drafts"), permissions=["publish"])
     def publish(self, request: HttpRequest, queryset: QuerySet[PolicyVersion]) -> None:
+        already_published = queryset.published().count()
         published = 0
         for version in queryset.drafts().order_by("pk"):
             try:
@@ -80,13 +84,12 @@ class PolicyVersionAdmin(admin.ModelAdmin):
                 self.message_user(request, f"{version}: {error.messages[0]}", messages.ERROR)
             else:
                 published += 1
-        skipped = queryset.published().count()
         if published:
             message = ngettext(
                 "Published %(count)d version.", "Published %(count)d versions.", published
             ) % {"count": published}
             self.message_user(request, message, messages.SUCCESS)
-        if skipped:
+        if already_published:
             self.message_user(
                 request, _("Versions already published were left as they are."), messages.WARNING
             )

@@ -85,7 +85,7 @@ class PolicyVersion(models.Model):
 
     class Meta:
         verbose_name = _("policy version")
-        ordering = ["language", "-status", "-number"]
+        ordering = ["language", "status", "-number"]  # a language's draft, then newest first
         permissions = [("publish_policyversion", "Can publish policy versions")]
         constraints = [
             models.UniqueConstraint(
@@ -152,8 +152,7 @@ class PolicyVersion(models.Model):
         return text_lines(self.render())
 
     def previous(self) -> PolicyVersion | None:
-        if self.number is None:
-            return PolicyVersion.objects.current(self.language)
+        """Return the published version this one followed, in the same language."""
         return (
             PolicyVersion.objects.published()
             .filter(language=self.language, number__lt=self.number)

@@ -4,11 +4,11 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils.translation import get_language
 
-from .models import PolicyVersion
+from .models import PolicyVersion, PolicyVersionQuerySet
 from .rendering import diff_hunks
 
 
-def _published(request: HttpRequest):
+def _published_versions() -> PolicyVersionQuerySet:
     return PolicyVersion.objects.published().in_language(get_language())
 
 
@@ -20,17 +20,17 @@ def current(request: HttpRequest) -> HttpResponse:
 
 
 def version_list(request: HttpRequest) -> HttpResponse:
-    versions = _published(request).order_by("-number")
+    versions = _published_versions().order_by("-number")
     return render(request, "policy/version_list.html", {"versions": versions})
 
 
 def version_detail(request: HttpRequest, number: int) -> HttpResponse:
-    version = get_object_or_404(_published(request), number=number)
+    version = get_object_or_404(_published_versions(), number=number)
     return render(request, "policy/version_detail.html", {"version": version})
 
 
 def version_changes(request: HttpRequest, number: int) -> HttpResponse:
-    version = get_object_or_404(_published(request), number=number)
+    version = get_object_or_404(_published_versions(), number=number)
     previous = version.previous()
     hunks = diff_hunks(previous.text_lines(), version.text_lines()) if previous else []
     context = {"version": version, "previous": previous, "hunks": hunks}

@@ -102,7 +102,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 "verbose_name": "policy version",
-                "ordering": ["language", "-status", "-number"],
+                "ordering": ["language", "status", "-number"],
                 "permissions": [("publish_policyversion", "Can publish policy versions")],
                 "constraints": [
                     models.UniqueConstraint(

@@ -46,6 +46,7 @@ def test_admin_clones_edits_and_publishes_version_2(admin_client):
         CHANGELIST, {"action": "publish", "_selected_action": [draft.pk]}, follow=True
     )
     assert "Published 1 version." in response.content.decode()
+    assert "already published" not in response.content.decode()
 
     page = admin_client.get("/cookie-policy/versions/2/").content.decode()
     assert "We will change this policy" in page
@@ -122,6 +123,27 @@ def test_staff_without_publish_permission_cannot_publish(client):
     client.post(CHANGELIST, {"action": "publish", "_selected_action": [draft.pk]})
 
     assert PolicyVersion.objects.get(pk=draft.pk).status == PolicyVersion.Status.DRAFT
+
+
+def test_publishing_a_published_version_changes_nothing_and_says_so(admin_client):
+    seed = PolicyVersion.objects.get(number=1)
+
+    response = admin_client.post(
+        CHANGELIST, {"action": "publish", "_selected_action": [seed.pk]}, follow=True
+    )
+
+    assert "Versions already published were left as they are." in response.content.decode()
+    assert "Published 1 version." not in response.content.decode()
+    assert PolicyVersion.objects.published().count() == 1
+
+
+def test_published_versions_link_to_their_public_page_not_a_preview(admin_client):
+    seed = PolicyVersion.objects.get(number=1)
+
+    page = admin_client.get(change_url(seed)).content.decode()
+
+    assert 'href="/cookie-policy/versions/1/"' in page
+    assert admin_client.get(f"{CHANGELIST}{seed.pk}/preview/").status_code == 404
 
 
 def test_preview_needs_admin_permission(client):
