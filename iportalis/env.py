@@ -54,7 +54,9 @@ def database_from_url(url: str) -> dict[str, Any]:
     Connections persist and are health-checked, so a database restart costs one failed request
     per connection at most, never a restart of the app.
     """
-    config = dj_database_url.parse(url, conn_max_age=600, conn_health_checks=True)
+    config: dict[str, Any] = dict(
+        dj_database_url.parse(url, conn_max_age=600, conn_health_checks=True)
+    )
     if config.get("ENGINE") != "django.db.backends.postgresql":
         raise ImproperlyConfigured(
             "DATABASE_URL must point to PostgreSQL (postgres://user@host:port/name); "

@@ -2,19 +2,18 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
-from django.urls import path, reverse
+from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from .models import PolicyVersion
+from .models import PolicyVersion, PolicyVersionQuerySet
 
 
 @admin.register(PolicyVersion)
-class PolicyVersionAdmin(admin.ModelAdmin):
+class PolicyVersionAdmin(admin.ModelAdmin[PolicyVersion]):
     """Drafts are edited here; published versions are shown read-only and changed by cloning."""
 
     list_display = ["__str__", "language", "status", "material", "effective_date", "published_at"]
@@ -50,7 +49,7 @@ class PolicyVersionAdmin(admin.ModelAdmin):
     def has_publish_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("policy.publish_policyversion")
 
-    def get_urls(self):
+    def get_urls(self) -> list[URLPattern]:
         preview = self.admin_site.admin_view(self.preview_view)
         return [
             path("<int:pk>/preview/", preview, name="policy_policyversion_preview"),
@@ -74,7 +73,7 @@ class PolicyVersionAdmin(admin.ModelAdmin):
         return render(request, "policy/version_detail.html", {"version": version, "preview": True})
 
     @admin.action(description=_("Publish selected drafts"), permissions=["publish"])
-    def publish(self, request: HttpRequest, queryset: QuerySet[PolicyVersion]) -> None:
+    def publish(self, request: HttpRequest, queryset: PolicyVersionQuerySet) -> None:
         already_published = queryset.published().count()
         published = 0
         for version in queryset.drafts().order_by("pk"):
@@ -95,7 +94,7 @@ class PolicyVersionAdmin(admin.ModelAdmin):
             )
 
     @admin.action(description=_("Clone into a new draft"), permissions=["add"])
-    def clone_to_draft(self, request: HttpRequest, queryset: QuerySet[PolicyVersion]) -> None:
+    def clone_to_draft(self, request: HttpRequest, queryset: PolicyVersionQuerySet) -> None:
         for version in queryset.order_by("pk"):
             try:
                 draft = version.clone_to_draft()

@@ -58,7 +58,7 @@ def render_policy(body: str) -> str:
 
 def cookie_table_html() -> str:
     if conf.POLICY_COOKIE_TABLE:
-        return import_string(conf.POLICY_COOKIE_TABLE)()
+        return str(import_string(conf.POLICY_COOKIE_TABLE)())
     return render_to_string("policy/_cookie_table_placeholder.html").strip()
 
 

@@ -2,6 +2,7 @@
 
 import datetime
 from pathlib import Path
+from typing import Any
 
 from django.utils import timezone
 
@@ -10,7 +11,7 @@ from policy.rendering import content_sha256, render_policy
 SEED_MARKDOWN = Path(__file__).resolve().parent / "cookie-policy-2022-07-25.md"
 
 
-def publish_seed_policy(policy_version_model) -> None:
+def publish_seed_policy(policy_version_model: Any) -> None:
     """Publish the seed as English version 1 unless it exists (the model may be historical)."""
     if policy_version_model.objects.filter(language="en", number=1).exists():
         return
