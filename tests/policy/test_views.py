@@ -1,4 +1,5 @@
 import pytest
+from asgiref.sync import async_to_sync
 
 from policy.models import PolicyVersion
 from tests.factories import make_draft, make_published
@@ -117,3 +118,10 @@ def test_policy_pages_send_a_strict_content_security_policy(client):
     assert "default-src 'self'" in response.headers["Content-Security-Policy"]
     assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
     assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_policy_pages_are_served_under_asgi_too(async_client):
+    response = async_to_sync(async_client.get)("/cookie-policy/versions/1/")
+
+    assert response.status_code == 200
+    assert "What is a Cookie?" in response.content.decode()
