@@ -165,7 +165,8 @@ class PolicyVersion(models.Model):
         with transaction.atomic():
             locked = PolicyVersion.objects.select_for_update().get(pk=self.pk)
             if locked.is_published:
-                raise FrozenVersionError(f"{locked} is already published.")
+                # Someone else published it first (two admins, one draft).
+                raise ValidationError(_("This version is already published."))
             if not self.body.strip():
                 raise ValidationError(_("An empty policy cannot be published."))
             latest = PolicyVersion.objects.published().filter(language=self.language)

@@ -63,11 +63,14 @@ def test_model_refuses_to_change_a_published_version():
     assert seed_version().body != "Rewritten history."
 
 
-def test_model_refuses_to_publish_twice():
-    version = make_published()
+def test_publishing_a_version_someone_else_just_published_is_refused():
+    draft = make_draft()
+    same_draft_in_another_admin = PolicyVersion.objects.get(pk=draft.pk)
+    draft.publish()
 
-    with pytest.raises(FrozenVersionError):
-        version.publish()
+    with pytest.raises(ValidationError, match="already published"):
+        same_draft_in_another_admin.publish()
+    assert PolicyVersion.objects.get(pk=draft.pk).number == 2
 
 
 def test_database_refuses_queryset_update_of_a_published_version():
