@@ -1,7 +1,23 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_delete, post_save
 from django.utils.translation import gettext_lazy as _
 
 
 class ConsentConfig(AppConfig):
     name = "consent"
     verbose_name = _("Cookie consent")
+
+    def ready(self) -> None:
+        from cookie_consent.models import Cookie, CookieGroup
+
+        from . import checks  # noqa: F401  (registers the system checks)
+        from .models import RegisteredCookie, Service
+        from .registry import forget_registry
+
+        for model in (CookieGroup, Cookie, RegisteredCookie, Service):
+            post_save.connect(
+                forget_registry, sender=model, dispatch_uid=f"registry-{model.__name__}"
+            )
+            post_delete.connect(
+                forget_registry, sender=model, dispatch_uid=f"registry-d-{model.__name__}"
+            )

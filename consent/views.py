@@ -1,8 +1,216 @@
-from django.http import HttpRequest, HttpResponse
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.core import signing
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    HttpResponseRedirect,
+    JsonResponse,
+)
 from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.csrf import csrf_failure as django_csrf_failure
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from .categories import CATEGORIES, NECESSARY, OPTIONAL
+from .conf import conf
+from .decisions import ACTIONS, NoPolicyError, decide, describe
+from .forms import DecisionForm
+from .models import ConsentRecord
+from .registry import get_registry
+from .state import get_state, store
+
+RECEIPT_SALT = "iportalis.consent.receipt"
+API_SURFACES = (
+    ConsentRecord.Surface.API,
+    ConsentRecord.Surface.BANNER,
+    ConsentRecord.Surface.SETTINGS,
+)
+GPC_LAST_UPDATE = "2026-11-25"
 
 
+@never_cache
+@require_GET
 def cookie_settings(request: HttpRequest) -> HttpResponse:
-    # The consent banner, choices and records arrive with the consent-capture issue; until then
-    # the page says plainly what the site sets.
-    return render(request, "consent/settings.html")
+    state = get_state(request)
+    return render(
+        request,
+        "consent/settings.html",
+        {
+            "state": state,
+            "categories": get_registry().categories,
+            "on": [slug for slug in OPTIONAL if state.choices[slug]] + [NECESSARY],
+            "anything_allowed": any(state.choices[slug] for slug in OPTIONAL),
+        },
+    )
+
+
+@require_POST
+def decide_form(request: HttpRequest) -> HttpResponseBase:
+    """Take a decision from the banner or settings form, then go back to the page it came from."""
+    form = DecisionForm(request.POST)
+    if not form.is_valid():
+        return render(request, "consent/bad_decision.html", {"form": form}, status=400)
+    next_url = form.cleaned_data["next"]
+    if not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        next_url = reverse("consent:settings")
+    try:
+        consent, _record = decide(
+            request,
+            action=form.cleaned_data["action"],
+            surface=form.cleaned_data["surface"],
+            path=next_url,
+            choices=form.chosen(),
+        )
+    except NoPolicyError:
+        return no_policy()
+    response = HttpResponseRedirect(next_url, status=303)
+    store(response, request, consent)
+    return response
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def api(request: HttpRequest) -> HttpResponseBase:
+    """Read the visitor's consent (GET) or post a decision as JSON (POST, CSRF-protected)."""
+    if request.method == "GET":
+        return JsonResponse(describe(get_state(request)))
+    if request.content_type != "application/json":
+        return api_error(415, _("Send the decision as application/json."))
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return api_error(400, _("Content-Length is not a number."))
+    if length > conf.CONSENT_MAX_BODY:
+        return api_error(
+            413, _("The body is larger than %(max)d bytes.") % {"max": conf.CONSENT_MAX_BODY}
+        )
+    body = request.read(conf.CONSENT_MAX_BODY + 1)
+    if len(body) > conf.CONSENT_MAX_BODY:
+        return api_error(
+            413, _("The body is larger than %(max)d bytes.") % {"max": conf.CONSENT_MAX_BODY}
+        )
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        return api_error(400, _("The body is not valid JSON."))
+    problem, decision = parse_decision(data)
+    if problem:
+        return api_error(400, problem)
+    try:
+        consent, record = decide(request, **decision)
+    except NoPolicyError:
+        return no_policy()
+    response = JsonResponse({**describe(get_state(request)), "record": record.pk}, status=201)
+    store(response, request, consent)
+    return response
+
+
+def parse_decision(data: Any) -> tuple[str, dict[str, Any]]:
+    """Return a problem to report, or the keyword arguments of `decide()` for a JSON decision."""
+    if not isinstance(data, dict):
+        return _("The body must be a JSON object."), {}
+    unknown_keys = sorted(set(data) - {"action", "choices", "surface", "path"})
+    if unknown_keys:
+        return _("Unknown fields: %(fields)s.") % {"fields": ", ".join(map(str, unknown_keys))}, {}
+    action = data.get("action", "custom")
+    if action not in ACTIONS:
+        return _("action must be one of %(actions)s.") % {"actions": ", ".join(ACTIONS)}, {}
+    choices = data.get("choices", {})
+    if not isinstance(choices, dict):
+        return _("choices must be an object of category: true or false."), {}
+    unknown = sorted(set(choices) - set(CATEGORIES))
+    if unknown:
+        return _("Unknown categories: %(unknown)s. Known: %(known)s.") % {
+            "unknown": ", ".join(map(str, unknown)),
+            "known": ", ".join(CATEGORIES),
+        }, {}
+    if any(not isinstance(value, bool) for value in choices.values()):
+        return _("Each category's value must be true or false."), {}
+    if choices.get(NECESSARY) is False:
+        return _("Strictly necessary cookies cannot be refused."), {}
+    surface = data.get("surface", ConsentRecord.Surface.API)
+    if surface not in API_SURFACES:
+        return _("surface must be one of %(surfaces)s.") % {"surfaces": ", ".join(API_SURFACES)}, {}
+    path = data.get("path", "/")
+    if not isinstance(path, str) or not path.startswith("/"):
+        return _("path must be a path on this site, starting with /."), {}
+    return "", {"action": action, "choices": choices, "surface": surface, "path": path}
+
+
+def api_error(status: int, message: str) -> JsonResponse:
+    return JsonResponse({"error": message}, status=status)
+
+
+def no_policy() -> HttpResponse:
+    return HttpResponse(
+        _("No cookie policy is published yet, so there is nothing to consent to."),
+        status=503,
+        content_type="text/plain; charset=utf-8",
+    )
+
+
+@never_cache
+@require_GET
+def receipt(request: HttpRequest) -> HttpResponse:
+    """Download a signed JSON receipt of the visitor's current consent."""
+    consent = get_state(request).consent
+    if consent is None:
+        raise Http404(_("There is no consent to give a receipt for."))
+    last = (
+        ConsentRecord.objects.filter(consent_id=consent.consent_id)
+        .order_by("-created_at")
+        .values("id", "created_at", "event", "hash", "policy_sha256")
+        .first()
+    )
+    content = {
+        "consent_id": str(consent.consent_id),
+        "given_at": consent.given_at.isoformat(),
+        "choices": consent.choices,
+        "decided": consent.decided,
+        "policy": {"version": consent.policy_version, "language": consent.policy_language},
+        "record": (
+            {
+                "id": last["id"],
+                "time": last["created_at"].isoformat(),
+                "event": last["event"],
+                "hash": last["hash"],
+                "policy_sha256": last["policy_sha256"],
+            }
+            if last
+            else None
+        ),
+        "issued_at": timezone.now().isoformat(),
+        "site": request.get_host(),
+    }
+    signed = {"receipt": content, "signature": signing.dumps(content, salt=RECEIPT_SALT)}
+    response = HttpResponse(
+        json.dumps(signed, indent=2), content_type="application/json; charset=utf-8"
+    )
+    filename = f"iportalis-consent-{consent.consent_id}.json"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@require_GET
+def gpc_json(request: HttpRequest) -> JsonResponse:
+    """The GPC support resource: https://privacycg.github.io/gpc-spec/#gpc-support-resource."""
+    return JsonResponse({"gpc": True, "lastUpdate": GPC_LAST_UPDATE})
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """Answer a script with JSON it can read; a browser gets Django's usual 403 page."""
+    if request.path == reverse("consent:api"):
+        return api_error(403, _("CSRF check failed: %(reason)s") % {"reason": reason})
+    return django_csrf_failure(request, reason)

@@ -3,11 +3,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import Max, Q
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from .rendering import content_sha256, render_policy, text_lines
@@ -171,11 +172,15 @@ class PolicyVersion(models.Model):
                 raise ValidationError(_("An empty policy cannot be published."))
             latest = PolicyVersion.objects.published().filter(language=self.language)
             self.number = (latest.aggregate(n=Max("number"))["n"] or 0) + 1
-            self.rendered_html = render_policy(self.body)
+            with translation.override(self.language):
+                self.rendered_html = render_policy(self.body)
             self.content_sha256 = content_sha256(self.rendered_html)
             self.status = self.Status.PUBLISHED
             self.published_at = timezone.now()
             self.save()
+            # Now for this transaction's readers, and again once committed for everyone else's.
+            forget_latest_material(self.language)
+            transaction.on_commit(lambda: forget_latest_material(self.language))
         self._loaded_published = True
 
     def clone_to_draft(self) -> PolicyVersion:
@@ -186,3 +191,32 @@ class PolicyVersion(models.Model):
         draft.validate_constraints()
         draft.save()
         return draft
+
+
+def _latest_material_key(language: str) -> str:
+    return f"policy:latest-material:{language}"
+
+
+def latest_material_number(language: str) -> int | None:
+    """Return the newest material version number in a language, cached until the next publish.
+
+    Every page asks this (is the visitor's consent still current?), so it comes from Django's cache:
+    with Redis configured, a publish on one host reaches all of them at once.
+    """
+    key = _latest_material_key(language)
+    number = cache.get(key)
+    if number is None:
+        number = (
+            (
+                PolicyVersion.objects.published()
+                .filter(language=language, material=True)
+                .aggregate(n=Max("number"))["n"]
+            )
+            or 0
+        )
+        cache.set(key, number, timeout=None)
+    return int(number) or None
+
+
+def forget_latest_material(language: str) -> None:
+    cache.delete(_latest_material_key(language))

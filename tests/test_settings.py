@@ -17,6 +17,7 @@ PRODUCTION_ENV = {
     "SECRET_KEY": "x7-not-a-real-key-but-long-and-random-enough-9f8e7d6c5b4a3",
     "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/iportalis",
     "ALLOWED_HOSTS": "iportalis.example",
+    "CONSENT_INTEGRITY_KEY": "another-long-random-key-only-for-the-consent-log-4f3e2d1c",
 }
 
 

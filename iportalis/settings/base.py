@@ -9,7 +9,7 @@ import django_stubs_ext
 from csp.constants import NONE, SELF
 from django.utils.translation import gettext_lazy as _
 
-from iportalis.env import cache_from_url, env_list
+from iportalis.env import cache_from_url, env_int, env_list
 
 # Lets runtime code subscript Django's generic classes (ModelAdmin[Model]) as the type stubs do.
 django_stubs_ext.monkeypatch()
@@ -25,9 +25,11 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "django.contrib.postgres",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "csp",
+    "cookie_consent",
     "policy",
     "consent",
 ]
@@ -44,6 +46,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    "consent.middleware.ConsentMiddleware",
 ]
 
 ROOT_URLCONF = "iportalis.urls"
@@ -60,6 +63,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "consent.context_processors.consent",
             ],
         },
     },
@@ -98,6 +102,17 @@ CONTENT_SECURITY_POLICY = {
         "object-src": [NONE],
     },
 }
+
+# The policy's table of cookies in use comes from the consent app's registry.
+POLICY_COOKIE_TABLE = "consent.registry.cookie_table_html"
+
+# Consent: see consent/conf.py. Set both keys in production, independently of SECRET_KEY.
+CONSENT_INTEGRITY_KEY = os.environ.get("CONSENT_INTEGRITY_KEY", "")
+CONSENT_IP_KEY = os.environ.get("CONSENT_IP_KEY", "")
+CONSENT_MAX_AGE = env_int("CONSENT_MAX_AGE", 60 * 60 * 24 * 365)
+
+# Scripts posting to the consent API get a JSON 403 they can read.
+CSRF_FAILURE_VIEW = "consent.views.csrf_failure"
 
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True

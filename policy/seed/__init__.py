@@ -4,7 +4,7 @@ import datetime
 from pathlib import Path
 from typing import Any
 
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from policy.rendering import content_sha256, render_policy
 
@@ -16,7 +16,8 @@ def publish_seed_policy(policy_version_model: Any) -> None:
     if policy_version_model.objects.filter(language="en", number=1).exists():
         return
     body = SEED_MARKDOWN.read_text(encoding="utf-8")
-    rendered = render_policy(body)
+    with translation.override("en"):
+        rendered = render_policy(body)
     policy_version_model.objects.create(
         language="en",
         number=1,

@@ -4,7 +4,9 @@ import os
 from pathlib import Path
 
 import pytest
+from django.apps import apps
 
+from consent.seed import seed_registry
 from policy.models import PolicyVersion
 from policy.seed import publish_seed_policy
 
@@ -48,7 +50,9 @@ def browser():
 
 @pytest.fixture
 def seed_policy(transactional_db):
-    """Version 1 as the migration publishes it: live-server tests start from an emptied database."""
+    """The registry and version 1 as the migrations make them: live-server tests start from an
+    emptied database."""
+    seed_registry(apps)
     publish_seed_policy(PolicyVersion)
     return PolicyVersion.objects.get(language="en", number=1)
 

@@ -3,6 +3,8 @@ from playwright.sync_api import expect
 
 from policy.models import PolicyVersion
 
+from .helpers import decide_in_banner
+
 
 def run_action(page, row_text, action):
     page.locator("#result_list tr", has_text=row_text).locator("input.action-select").check()
@@ -29,6 +31,7 @@ def test_admin_clones_edits_and_publishes_version_2_in_the_browser(page, seed_po
     expect(page.locator(".messagelist")).to_contain_text("Published 1 version.")
 
     page.goto("/cookie-policy/")
+    decide_in_banner(page)
     expect(page.locator(".policy-meta")).to_contain_text("Version 2")
     expect(page.locator(".policy-body")).to_contain_text("A cookie is a small text file")
     page.get_by_role("link", name="What changed in this version").click()

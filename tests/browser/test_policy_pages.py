@@ -1,5 +1,7 @@
 from playwright.sync_api import expect
 
+from .helpers import decide_in_banner
+
 
 def test_cookie_policy_page_shows_version_1_with_its_hash(page, live_server, seed_policy):
     requested = []
@@ -27,6 +29,7 @@ def test_cookie_policy_page_shows_version_1_with_its_hash(page, live_server, see
 
 def test_visitor_finds_every_version_and_what_changed(page, seed_policy):
     page.goto("/cookie-policy/")
+    decide_in_banner(page)
     page.get_by_role("link", name="All versions").click()
 
     expect(page.get_by_role("heading", level=1)).to_have_text("Cookie policy versions")

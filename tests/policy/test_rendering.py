@@ -34,7 +34,8 @@ def test_markdown_structure_survives_sanitising():
     assert 'rel="noopener noreferrer"' in rendered
 
 
-def test_cookie_table_marker_shows_a_marked_placeholder_by_default():
+@override_settings(POLICY_COOKIE_TABLE=None)
+def test_cookie_table_marker_shows_a_marked_placeholder_without_a_registry():
     rendered = render_policy("Before\n\n[[cookie-table]]\n\nAfter")
 
     assert "[[cookie-table]]" not in rendered

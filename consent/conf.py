@@ -1,0 +1,39 @@
+"""The consent app's settings, each with its default, read when used so override_settings works."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+YEAR = 60 * 60 * 24 * 365
+
+
+class Settings:
+    @property
+    def CONSENT_COOKIE_NAME(self) -> str:
+        return str(getattr(settings, "CONSENT_COOKIE_NAME", "iportalis_consent"))
+
+    @property
+    def CONSENT_MAX_AGE(self) -> int:
+        """Seconds a decision (a refusal as much as a consent) is remembered before asking again."""
+        return int(getattr(settings, "CONSENT_MAX_AGE", YEAR))
+
+    @property
+    def CONSENT_INTEGRITY_KEY(self) -> str:
+        """Secret that keys the records' hash chain; derived from SECRET_KEY unless set.
+
+        Set it explicitly in production: rotating SECRET_KEY must not make the log unverifiable.
+        """
+        return str(getattr(settings, "CONSENT_INTEGRITY_KEY", None) or settings.SECRET_KEY)
+
+    @property
+    def CONSENT_IP_KEY(self) -> str:
+        """Secret that keys the HMAC stored instead of a visitor's IP address."""
+        return str(getattr(settings, "CONSENT_IP_KEY", None) or settings.SECRET_KEY)
+
+    @property
+    def CONSENT_MAX_BODY(self) -> int:
+        """Largest JSON body, in bytes, the consent API reads."""
+        return int(getattr(settings, "CONSENT_MAX_BODY", 4096))
+
+
+conf = Settings()

@@ -1,0 +1,144 @@
+"""Turn a visitor's decision into a record and a consent cookie, from any surface."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Mapping
+
+from django.db import DatabaseError
+from django.http import HttpRequest
+from django.utils.translation import get_language
+
+from policy.models import PolicyVersion
+
+from .categories import OPTIONAL, THIRD_PARTY, all_accepted, all_refused, normalise
+from .conf import conf
+from .models import ConsentRecord
+from .records import append_record
+from .state import Consent, ConsentState, get_state, read_state
+
+logger = logging.getLogger(__name__)
+
+Event = ConsentRecord.Event
+ACTIONS = (Event.ACCEPT_ALL, Event.REJECT_ALL, Event.CUSTOM, Event.WITHDRAW)
+
+
+class NoPolicyError(Exception):
+    """No policy version is published, so there is nothing a visitor could consent to."""
+
+
+def current_policy() -> PolicyVersion:
+    policy = PolicyVersion.objects.current(get_language() or "en")
+    if policy is None:
+        raise NoPolicyError
+    return policy
+
+
+def decide(
+    request: HttpRequest,
+    *,
+    action: str,
+    surface: str,
+    path: str,
+    choices: Mapping[str, bool] | None = None,
+) -> tuple[Consent, ConsentRecord]:
+    """Record a decision and return the consent to store in the visitor's cookie."""
+    if action == Event.ACCEPT_ALL:
+        chosen = all_accepted()
+    elif action in (Event.REJECT_ALL, Event.WITHDRAW):
+        chosen = all_refused()
+    else:
+        chosen = normalise(choices or {})
+    prior = get_state(request).consent
+    event = action
+    if prior is not None and prior.decided and not prior.is_current():
+        # Asked again because the policy changed materially: the values say what was chosen.
+        event = Event.RECONSENT
+    policy = current_policy()
+    consent_id = prior.consent_id if prior is not None else uuid.uuid4()
+    record = append_record(
+        request,
+        consent_id=consent_id,
+        event=event,
+        surface=surface,
+        choices=chosen,
+        policy=policy,
+        path=path,
+    )
+    consent = Consent(
+        consent_id=consent_id,
+        choices=chosen,
+        policy_version=policy.number or 0,
+        policy_language=policy.language,
+        given_at=record.created_at,
+        decided=True,
+        gpc_recorded=prior.gpc_recorded if prior is not None else False,
+    )
+    remember(request, consent)
+    return consent, record
+
+
+def record_gpc(request: HttpRequest) -> Consent | None:
+    """Record a Global Privacy Control signal the first time a visitor sends it.
+
+    Third-party is refused from now on, unless the visitor explicitly chooses otherwise later
+    (their next decision is recorded after this one, so it wins). Return the consent to store, or
+    None when nothing is due or the database cannot take the record (the page still renders).
+    """
+    state = get_state(request)
+    prior = state.consent
+    if not state.gpc or (prior is not None and prior.gpc_recorded):
+        return None
+    chosen = {**state.choices, THIRD_PARTY: False}
+    try:
+        policy = current_policy()
+        consent_id = prior.consent_id if prior is not None else uuid.uuid4()
+        record = append_record(
+            request,
+            consent_id=consent_id,
+            event=Event.GPC,
+            surface=ConsentRecord.Surface.GPC,
+            choices=chosen,
+            policy=policy,
+            path=request.path,
+        )
+    except (DatabaseError, NoPolicyError):
+        logger.warning("Could not record a Global Privacy Control signal", exc_info=True)
+        return None
+    consent = Consent(
+        consent_id=consent_id,
+        choices=normalise(chosen),
+        policy_version=policy.number or 0,
+        policy_language=policy.language,
+        given_at=record.created_at,
+        decided=not state.needs_decision,
+        gpc_recorded=True,
+    )
+    remember(request, consent)
+    return consent
+
+
+def remember(request: HttpRequest, consent: Consent) -> None:
+    """Make the rest of this request see the new consent as if the browser had sent it."""
+    request.COOKIES[conf.CONSENT_COOKIE_NAME] = consent.dumps()
+    request._consent_state = read_state(request)  # type: ignore[attr-defined]
+
+
+def describe(state: ConsentState) -> dict[str, object]:
+    """Return the consent state as the JSON API and the banner script see it."""
+    consent = state.consent
+    return {
+        "consent_id": str(consent.consent_id) if consent else None,
+        "given_at": consent.given_at.isoformat() if consent else None,
+        "decided": bool(consent and consent.decided),
+        "needs_decision": state.needs_decision,
+        "policy": (
+            {"version": consent.policy_version, "language": consent.policy_language}
+            if consent
+            else None
+        ),
+        "choices": state.choices,
+        "gpc": state.gpc,
+        "optional": list(OPTIONAL),
+    }

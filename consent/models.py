@@ -1,0 +1,161 @@
+from __future__ import annotations
+
+import fnmatch
+import uuid
+
+from cookie_consent.models import Cookie as CatalogueCookie
+from cookie_consent.models import CookieGroup
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from policy.models import PolicyVersion
+
+from .categories import FIRST_PARTY, NECESSARY, PARTIES, PERSISTENT, SESSION, THIRD_PARTY
+
+SITE_PROVIDER = "iPortalis"
+
+
+class Service(models.Model):
+    """Something the site embeds (analytics, HubSpot, a chat): who runs it, where it loads from."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    provider = models.CharField(_("provider"), max_length=100)
+    category = models.ForeignKey(
+        CookieGroup,
+        verbose_name=_("party category"),
+        on_delete=models.PROTECT,
+        limit_choices_to={"varname__in": PARTIES},
+    )
+    purpose = models.TextField(_("purpose"), blank=True)
+    hosts = ArrayField(
+        models.CharField(max_length=253),
+        verbose_name=_("hosts"),
+        default=list,
+        blank=True,
+        help_text=_("Hosts the service loads scripts, frames or images from, comma-separated."),
+    )
+
+    class Meta:
+        verbose_name = _("service")
+        verbose_name_plural = _("services")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RegisteredCookie(CatalogueCookie):
+    """A cookie of django-cookie-consent's catalogue, plus what the policy and enforcement need.
+
+    Its party is its cookie group (necessary, first-party or third-party). Its lifetime is not
+    stored as a category: the enforcement reads it from each Set-Cookie, as the spec demands;
+    `duration` is only what the policy declares. A name containing `*` is a pattern (`_ga_*`).
+    """
+
+    service = models.ForeignKey(
+        Service,
+        verbose_name=_("service"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="cookies",
+    )
+    duration = models.CharField(
+        _("declared duration"), max_length=50, help_text=_("As shown in the policy: “2 years”.")
+    )
+
+    class Meta:
+        verbose_name = _("registered cookie")
+        verbose_name_plural = _("registered cookies")
+
+    @property
+    def provider(self) -> str:
+        return self.service.provider if self.service else SITE_PROVIDER
+
+    @property
+    def is_pattern(self) -> bool:
+        return "*" in self.name
+
+    def matches(self, name: str) -> bool:
+        return fnmatch.fnmatchcase(name, self.name) if self.is_pattern else name == self.name
+
+
+class ConsentRecord(models.Model):
+    """One decision of one visitor: appended, never changed (PostgreSQL refuses UPDATE and DELETE).
+
+    `chain`, `seq`, `prev_hash` and `hash` make the log tamper-evident; see docs/integrity.md.
+    """
+
+    class Event(models.TextChoices):
+        ACCEPT_ALL = "accept_all", _("Accept all")
+        REJECT_ALL = "reject_all", _("Reject all")
+        CUSTOM = "custom", _("Custom choice")
+        WITHDRAW = "withdraw", _("Withdraw")
+        GPC = "gpc", _("Global Privacy Control")
+        RECONSENT = "reconsent", _("Re-consent")
+
+    class Surface(models.TextChoices):
+        BANNER = "banner", _("Banner")
+        SETTINGS = "settings", _("Settings page")
+        API = "api", _("API")
+        GPC = "gpc", _("Global Privacy Control")
+
+    id = models.BigAutoField(primary_key=True)
+    consent_id = models.UUIDField(_("consent ID"), default=uuid.uuid4, db_index=True)
+    created_at = models.DateTimeField(_("time (UTC)"), db_index=True)
+    event = models.CharField(_("event"), max_length=20, choices=Event)
+    surface = models.CharField(_("surface"), max_length=20, choices=Surface)
+    necessary = models.BooleanField(_("necessary"), default=True)
+    first_party = models.BooleanField(_("first-party"))
+    third_party = models.BooleanField(_("third-party"))
+    session = models.BooleanField(_("session"))
+    persistent = models.BooleanField(_("persistent"))
+    gpc = models.BooleanField(_("GPC signal"), help_text=_("The request carried Sec-GPC: 1."))
+    policy_version = models.ForeignKey(
+        PolicyVersion, verbose_name=_("policy version"), on_delete=models.PROTECT, related_name="+"
+    )
+    policy_sha256 = models.CharField(_("policy SHA-256"), max_length=64)
+    language = models.CharField(_("language"), max_length=10)
+    path = models.CharField(_("path"), max_length=500)
+    ip_hmac = models.CharField(_("IP HMAC"), max_length=64)
+    user_agent = models.CharField(_("user agent (shortened)"), max_length=200)
+    chain = models.SmallIntegerField(_("chain"))
+    seq = models.BigIntegerField(_("sequence in chain"))
+    prev_hash = models.CharField(_("previous hash"), max_length=64)
+    hash = models.CharField(_("hash"), max_length=64)
+
+    class Meta:
+        verbose_name = _("consent record")
+        verbose_name_plural = _("consent records")
+        constraints = [
+            models.UniqueConstraint(fields=["chain", "seq"], name="consent_record_chain_seq"),
+            models.CheckConstraint(condition=models.Q(necessary=True), name="consent_necessary_on"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.consent_id} {self.event} {self.created_at:%Y-%m-%d %H:%M:%S}"
+
+    @property
+    def choices(self) -> dict[str, bool]:
+        return {
+            NECESSARY: self.necessary,
+            FIRST_PARTY: self.first_party,
+            THIRD_PARTY: self.third_party,
+            SESSION: self.session,
+            PERSISTENT: self.persistent,
+        }
+
+
+class ChainHead(models.Model):
+    """The last link of each hash chain, so that removing the newest records shows too."""
+
+    chain = models.SmallIntegerField(primary_key=True)
+    seq = models.BigIntegerField(default=0)
+    hash = models.CharField(max_length=64)
+
+    class Meta:
+        verbose_name = _("chain head")
+
+    def __str__(self) -> str:
+        return f"chain {self.chain} at seq {self.seq}"

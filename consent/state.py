@@ -1,0 +1,135 @@
+"""The `iportalis_consent` cookie: what a visitor decided, signed so that only we can write it."""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from dataclasses import dataclass, replace
+
+from django.core import signing
+from django.http import HttpRequest, HttpResponseBase
+from django.utils import timezone
+
+from policy.models import latest_material_number
+
+from .categories import CATEGORIES, NECESSARY, THIRD_PARTY, all_refused, allows, normalise
+from .conf import conf
+
+SALT = "iportalis.consent.cookie"
+# A real cookie is about 150 bytes; anything much longer is not ours and is not worth verifying.
+MAX_COOKIE_LENGTH = 1024
+
+
+@dataclass(frozen=True)
+class Consent:
+    """A visitor's stored decision: `decided` is False when only a GPC signal has been recorded."""
+
+    consent_id: uuid.UUID
+    choices: dict[str, bool]
+    policy_version: int
+    policy_language: str
+    given_at: datetime.datetime
+    decided: bool = True
+    gpc_recorded: bool = False
+
+    def dumps(self) -> str:
+        payload = {
+            "id": self.consent_id.hex,
+            "c": "".join("1" if self.choices[slug] else "0" for slug in CATEGORIES),
+            "v": self.policy_version,
+            "l": self.policy_language,
+            "t": int(self.given_at.timestamp()),
+            "d": int(self.decided),
+            "g": int(self.gpc_recorded),
+        }
+        return signing.dumps(payload, salt=SALT, compress=False)
+
+    @classmethod
+    def loads(cls, value: str) -> Consent | None:
+        """Return the consent in a cookie value, or None for anything forged, expired or garbled."""
+        if not value or len(value) > MAX_COOKIE_LENGTH:
+            return None
+        try:
+            payload = signing.loads(value, salt=SALT, max_age=conf.CONSENT_MAX_AGE)
+            bits = payload["c"]
+            if len(bits) != len(CATEGORIES) or set(bits) - {"0", "1"}:
+                return None
+            return cls(
+                consent_id=uuid.UUID(hex=payload["id"]),
+                choices=normalise(dict(zip(CATEGORIES, (b == "1" for b in bits), strict=True))),
+                policy_version=int(payload["v"]),
+                policy_language=str(payload["l"]),
+                given_at=datetime.datetime.fromtimestamp(int(payload["t"]), tz=datetime.UTC),
+                decided=bool(payload["d"]),
+                gpc_recorded=bool(payload["g"]),
+            )
+        # A valid signature means we wrote the payload, but a key may have rotated between
+        # releases; whatever is wrong inside it, the visitor simply has not consented.
+        except (signing.BadSignature, ValueError, TypeError, KeyError, AttributeError):
+            return None
+
+    def is_current(self) -> bool:
+        """Return whether this decision still stands: made, and not older than a material change."""
+        if not self.decided:
+            return False
+        latest = latest_material_number(self.policy_language)
+        return latest is None or self.policy_version >= latest
+
+    def with_gpc(self) -> Consent:
+        return replace(
+            self,
+            choices={**self.choices, THIRD_PARTY: False},
+            given_at=timezone.now(),
+            gpc_recorded=True,
+        )
+
+
+@dataclass(frozen=True)
+class ConsentState:
+    """What a request may do: the stored consent (if any) and the choices in effect."""
+
+    consent: Consent | None
+    needs_decision: bool
+    choices: dict[str, bool]
+    gpc: bool
+
+    def allows(self, party: str, persistent: bool) -> bool:
+        return allows(self.choices, party, persistent)
+
+    def granted(self, *categories: str) -> bool:
+        return all(self.choices.get(slug, False) for slug in categories)
+
+
+def gpc_requested(request: HttpRequest) -> bool:
+    return request.headers.get("Sec-GPC", "").strip() == "1"
+
+
+def read_state(request: HttpRequest) -> ConsentState:
+    """Return the request's consent state: nothing but necessary until a current decision."""
+    consent = Consent.loads(request.COOKIES.get(conf.CONSENT_COOKIE_NAME, ""))
+    current = consent is not None and consent.is_current()
+    choices = dict(consent.choices) if consent is not None and current else all_refused()
+    choices[NECESSARY] = True
+    return ConsentState(consent, not current, choices, gpc_requested(request))
+
+
+def get_state(request: HttpRequest) -> ConsentState:
+    """Return the request's consent state, read once per request."""
+    state: ConsentState | None = getattr(request, "_consent_state", None)
+    if state is None:
+        state = read_state(request)
+        request._consent_state = state  # type: ignore[attr-defined]
+    return state
+
+
+def store(response: HttpResponseBase, request: HttpRequest, consent: Consent) -> None:
+    """Set the consent cookie: strictly necessary, so it is set whatever was chosen."""
+    response.set_cookie(
+        conf.CONSENT_COOKIE_NAME,
+        consent.dumps(),
+        max_age=conf.CONSENT_MAX_AGE,
+        path="/",
+        secure=request.is_secure(),
+        httponly=True,
+        samesite="Lax",
+    )

@@ -1,0 +1,133 @@
+// iPortalis consent: Google Consent Mode defaults, the banner without reloads, and scripts that
+// wait for consent. Loaded in <head> before any tag; no framework, nothing from another host.
+(function () {
+  "use strict";
+
+  var stateElement = document.getElementById("consent-state");
+  var state = stateElement ? JSON.parse(stateElement.textContent) : { choices: {}, decided: false };
+
+  // Google Consent Mode v2: everything denied until the visitor decides.
+  window.dataLayer = window.dataLayer || [];
+  function gtag() { window.dataLayer.push(arguments); }
+  window.gtag = window.gtag || gtag;
+
+  function consentModeFor(choices) {
+    var first = choices["first-party"] ? "granted" : "denied";
+    var third = choices["third-party"] ? "granted" : "denied";
+    return {
+      analytics_storage: first,
+      functionality_storage: first,
+      personalization_storage: first,
+      ad_storage: third,
+      ad_user_data: third,
+      ad_personalization: third,
+      security_storage: "granted"
+    };
+  }
+
+  gtag("consent", "default", consentModeFor({}));
+  if (state.decided && !state.needs_decision) {
+    gtag("consent", "update", consentModeFor(state.choices));
+  }
+
+  function granted(categories) {
+    return categories.split(/\s+/).every(function (slug) { return state.choices[slug] === true; });
+  }
+
+  // Replace each inert script whose categories are now all consented by a live copy.
+  function activateScripts() {
+    var inert = document.querySelectorAll('script[type="text/plain"][data-consent]');
+    Array.prototype.forEach.call(inert, function (old) {
+      if (!granted(old.getAttribute("data-consent"))) { return; }
+      var live = document.createElement("script");
+      Array.prototype.forEach.call(old.attributes, function (attr) {
+        if (attr.name !== "type") { live.setAttribute(attr.name, attr.value); }
+      });
+      if (old.nonce) { live.nonce = old.nonce; }
+      live.text = old.text;
+      old.parentNode.replaceChild(live, old);
+    });
+  }
+
+  function setUpBanner() {
+    var banner = document.querySelector("[data-consent-banner]");
+    if (!banner) { return; }
+    var form = banner.querySelector("form");
+    var status = document.getElementById("consent-status");
+    var returnFocusTo = document.activeElement;
+    var title = banner.querySelector("h2");
+    title.focus();
+
+    function choicesFromForm() {
+      var choices = {};
+      state.optional.forEach(function (slug) {
+        var box = form.elements.namedItem(slug);
+        choices[slug] = Boolean(box && box.checked);
+      });
+      return choices;
+    }
+
+    function close() {
+      banner.hidden = true;
+      var target = returnFocusTo && returnFocusTo !== document.body && document.contains(returnFocusTo)
+        ? returnFocusTo : document.getElementById("main");
+      if (target === document.getElementById("main")) { target.setAttribute("tabindex", "-1"); }
+      target.focus();
+    }
+
+    // Without this script the form posts and the page reloads; with it, the same decision goes to
+    // the JSON API. If that fails for any reason, the plain form post still records it.
+    function decide(action, submitter) {
+      var token = form.elements.namedItem("csrfmiddlewaretoken").value;
+      fetch(state.api, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRFToken": token, "Accept": "application/json" },
+        body: JSON.stringify({
+          action: action,
+          choices: action === "custom" ? choicesFromForm() : {},
+          surface: "banner",
+          path: window.location.pathname
+        })
+      }).then(function (response) {
+        if (!response.ok) { throw new Error("consent API answered " + response.status); }
+        return response.json();
+      }).then(function (newState) {
+        newState.api = state.api;
+        state = newState;
+        gtag("consent", "update", consentModeFor(state.choices));
+        activateScripts();
+        if (status) { status.textContent = banner.getAttribute("data-saved-text") || ""; }
+        close();
+      }).catch(function () {
+        var hidden = document.createElement("input");
+        hidden.type = "hidden";
+        hidden.name = "action";
+        hidden.value = action;
+        form.appendChild(hidden);
+        if (submitter) { submitter.disabled = true; }
+        HTMLFormElement.prototype.submit.call(form);
+      });
+    }
+
+    form.addEventListener("submit", function (event) {
+      var submitter = event.submitter;
+      if (!submitter || submitter.name !== "action") { return; }
+      event.preventDefault();
+      decide(submitter.value, submitter);
+    });
+
+    // Esc counts as "Reject all": closing the banner is never consent.
+    document.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && !banner.hidden) {
+        event.preventDefault();
+        decide("reject_all", null);
+      }
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    activateScripts();
+    setUpBanner();
+  });
+})();
