@@ -1,0 +1,89 @@
+import datetime
+import time
+import uuid
+from unittest import mock
+
+import pytest
+from django.core import signing
+
+from consent.categories import CATEGORIES
+from consent.state import SALT, Consent
+
+
+def make_consent(**overrides):
+    fields = {
+        "consent_id": uuid.uuid4(),
+        "choices": {slug: slug in ("necessary", "first-party", "session") for slug in CATEGORIES},
+        "policy_version": 1,
+        "policy_language": "en",
+        "given_at": datetime.datetime(2026, 11, 25, 10, 0, tzinfo=datetime.UTC),
+    }
+    return Consent(**{**fields, **overrides})
+
+
+def test_a_consent_survives_the_round_trip_through_its_cookie_value():
+    consent = make_consent(gpc_recorded=True)
+
+    assert Consent.loads(consent.dumps()) == consent
+
+
+def tampered(value: str) -> str:
+    payload, rest = value.split(":", 1)
+    return payload[:-2] + ("AA" if payload[-2:] != "AA" else "BB") + ":" + rest
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "",
+        "garbage",
+        "a:b:c",
+        "\udcff\udcfe",
+        "x" * 5000,
+        "eyJpZCI6IjEifQ:1tAbCd:forged-signature-forged-signature",
+    ],
+    ids=["empty", "garbage", "colons", "not-utf8", "oversized", "forged"],
+)
+def test_a_garbled_or_forged_value_is_no_consent(value):
+    assert Consent.loads(value) is None
+
+
+def test_an_altered_payload_is_no_consent():
+    assert Consent.loads(tampered(make_consent().dumps())) is None
+
+
+def test_a_value_signed_with_another_salt_is_no_consent():
+    value = make_consent().dumps()
+    payload = signing.loads(value, salt=SALT)
+
+    assert Consent.loads(signing.dumps(payload, salt="another")) is None
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"id": "not-a-uuid", "c": "11000", "v": 1, "l": "en", "t": 0, "d": 1, "g": 0},
+        {"id": uuid.uuid4().hex, "c": "110", "v": 1, "l": "en", "t": 0, "d": 1, "g": 0},
+        {"id": uuid.uuid4().hex, "c": "11x00", "v": 1, "l": "en", "t": 0, "d": 1, "g": 0},
+        {"id": uuid.uuid4().hex, "c": "11000", "v": "one", "l": "en", "t": 0, "d": 1, "g": 0},
+        {"id": uuid.uuid4().hex},
+        ["a", "list"],
+    ],
+)
+def test_a_well_signed_but_malformed_payload_is_no_consent(payload):
+    # Only a leaked or rotated key could produce these, but they must still never raise.
+    assert Consent.loads(signing.dumps(payload, salt=SALT)) is None
+
+
+def test_an_expired_value_is_no_consent(settings):
+    settings.CONSENT_MAX_AGE = 60 * 60
+    with mock.patch("time.time", return_value=time.time() - 2 * 60 * 60):
+        value = make_consent().dumps()
+
+    assert Consent.loads(value) is None
+
+
+def test_necessary_is_on_even_if_the_cookie_says_otherwise():
+    consent = make_consent(choices=dict.fromkeys(CATEGORIES, False))
+
+    assert Consent.loads(consent.dumps()).choices["necessary"] is True
