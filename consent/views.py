@@ -42,13 +42,16 @@ GPC_LAST_UPDATE = "2026-11-25"
 @require_GET
 def cookie_settings(request: HttpRequest) -> HttpResponse:
     state = get_state(request)
+    categories = get_registry().categories
+    on = [slug for slug in OPTIONAL if state.choices[slug]] + [NECESSARY]
     return render(
         request,
         "consent/settings.html",
         {
             "state": state,
-            "categories": get_registry().categories,
-            "on": [slug for slug in OPTIONAL if state.choices[slug]] + [NECESSARY],
+            "categories": categories,
+            "on": on,
+            "allowed": [category for category in categories if category.slug in on],
             "anything_allowed": any(state.choices[slug] for slug in OPTIONAL),
         },
     )

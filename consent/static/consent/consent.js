@@ -77,7 +77,11 @@
 
     // Without this script the form posts and the page reloads; with it, the same decision goes to
     // the JSON API. If that fails for any reason, the plain form post still records it.
+    // One decision per banner: Esc or a second click while the first is on its way is ignored.
+    var deciding = false;
     function decide(action, submitter) {
+      if (deciding) { return; }
+      deciding = true;
       var token = form.elements.namedItem("csrfmiddlewaretoken").value;
       fetch(state.api, {
         method: "POST",
