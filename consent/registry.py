@@ -19,6 +19,9 @@ from .categories import CATEGORIES, FIRST_PARTY, PARTIES
 from .models import SITE_PROVIDER, RegisteredCookie, Service
 
 CACHE_KEY = "consent:registry:v1"
+# Changes reach other processes at once through a shared cache (Redis); with the per-process
+# memory cache, within this many seconds.
+CACHE_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -110,7 +113,7 @@ def get_registry() -> Registry:
     registry: Registry | None = cache.get(CACHE_KEY)
     if registry is None:
         registry = load_registry()
-        cache.set(CACHE_KEY, registry, timeout=None)
+        cache.set(CACHE_KEY, registry, timeout=CACHE_SECONDS)
     return registry
 
 

@@ -193,6 +193,9 @@ class PolicyVersion(models.Model):
         return draft
 
 
+CACHE_SECONDS = 60
+
+
 def _latest_material_key(language: str) -> str:
     return f"policy:latest-material:{language}"
 
@@ -200,8 +203,9 @@ def _latest_material_key(language: str) -> str:
 def latest_material_number(language: str) -> int | None:
     """Return the newest material version number in a language, cached until the next publish.
 
-    Every page asks this (is the visitor's consent still current?), so it comes from Django's cache:
-    with Redis configured, a publish on one host reaches all of them at once.
+    Every page asks this (is the visitor's consent still current?), so it comes from Django's cache.
+    With Redis configured, a publish on one host reaches all of them at once; with the default
+    per-process memory cache, other processes see it within CACHE_SECONDS.
     """
     key = _latest_material_key(language)
     number = cache.get(key)
@@ -214,7 +218,7 @@ def latest_material_number(language: str) -> int | None:
             )
             or 0
         )
-        cache.set(key, number, timeout=None)
+        cache.set(key, number, timeout=CACHE_SECONDS)
     return int(number) or None
 
 
