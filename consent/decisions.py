@@ -13,10 +13,9 @@ from django.utils.translation import get_language
 from policy.models import PolicyVersion
 
 from .categories import OPTIONAL, THIRD_PARTY, all_accepted, all_refused, normalise
-from .conf import conf
 from .models import ConsentRecord
 from .records import append_record
-from .state import Consent, ConsentState, get_state, read_state
+from .state import Consent, ConsentState, get_state, state_for
 
 logger = logging.getLogger(__name__)
 
@@ -55,28 +54,21 @@ def decide(
     if prior is not None and prior.decided and not prior.is_current():
         # Asked again because the policy changed materially: the values say what was chosen.
         event = Event.RECONSENT
-    policy = current_policy()
-    consent_id = prior.consent_id if prior is not None else uuid.uuid4()
-    record = append_record(
+    return _append(
         request,
-        consent_id=consent_id,
         event=event,
         surface=surface,
         choices=chosen,
-        policy=policy,
         path=path,
-    )
-    consent = Consent(
-        consent_id=consent_id,
-        choices=chosen,
-        policy_version=policy.number or 0,
-        policy_language=policy.language,
-        given_at=record.created_at,
         decided=True,
-        gpc_recorded=prior.gpc_recorded if prior is not None else False,
+        gpc_recorded=prior is not None and prior.gpc_recorded,
     )
-    remember(request, consent)
-    return consent, record
+
+
+def gpc_due(request: HttpRequest) -> bool:
+    """Return whether the request carries a GPC signal not yet recorded for this visitor."""
+    state = get_state(request)
+    return state.gpc and (state.consent is None or not state.consent.gpc_recorded)
 
 
 def record_gpc(request: HttpRequest) -> Consent | None:
@@ -86,43 +78,60 @@ def record_gpc(request: HttpRequest) -> Consent | None:
     (their next decision is recorded after this one, so it wins). Return the consent to store, or
     None when nothing is due or the database cannot take the record (the page still renders).
     """
-    state = get_state(request)
-    prior = state.consent
-    if not state.gpc or (prior is not None and prior.gpc_recorded):
+    if not gpc_due(request):
         return None
-    chosen = {**state.choices, THIRD_PARTY: False}
+    state = get_state(request)
     try:
-        policy = current_policy()
-        consent_id = prior.consent_id if prior is not None else uuid.uuid4()
-        record = append_record(
+        consent, _record = _append(
             request,
-            consent_id=consent_id,
             event=Event.GPC,
             surface=ConsentRecord.Surface.GPC,
-            choices=chosen,
-            policy=policy,
+            choices={**state.choices, THIRD_PARTY: False},
             path=request.path,
+            decided=not state.needs_decision,
+            gpc_recorded=True,
         )
     except (DatabaseError, NoPolicyError):
         logger.warning("Could not record a Global Privacy Control signal", exc_info=True)
         return None
-    consent = Consent(
-        consent_id=consent_id,
-        choices=normalise(chosen),
-        policy_version=policy.number or 0,
-        policy_language=policy.language,
-        given_at=record.created_at,
-        decided=not state.needs_decision,
-        gpc_recorded=True,
-    )
-    remember(request, consent)
     return consent
 
 
-def remember(request: HttpRequest, consent: Consent) -> None:
-    """Make the rest of this request see the new consent as if the browser had sent it."""
-    request.COOKIES[conf.CONSENT_COOKIE_NAME] = consent.dumps()
-    request._consent_state = read_state(request)  # type: ignore[attr-defined]
+def _append(
+    request: HttpRequest,
+    *,
+    event: str,
+    surface: str,
+    choices: Mapping[str, bool],
+    path: str,
+    decided: bool,
+    gpc_recorded: bool,
+) -> tuple[Consent, ConsentRecord]:
+    """Append the record under the visitor's consent ID (a new one on their first decision),
+    and make the rest of this request see the new consent as if the browser had sent it."""
+    prior = get_state(request).consent
+    consent_id = prior.consent_id if prior is not None else uuid.uuid4()
+    policy = current_policy()
+    record = append_record(
+        request,
+        consent_id=consent_id,
+        event=event,
+        surface=surface,
+        choices=choices,
+        policy=policy,
+        path=path,
+    )
+    consent = Consent(
+        consent_id=consent_id,
+        choices=normalise(choices),
+        policy_version=policy.number or 0,
+        policy_language=policy.language,
+        given_at=record.created_at,
+        decided=decided,
+        gpc_recorded=gpc_recorded,
+    )
+    request._consent_state = state_for(request, consent)  # type: ignore[attr-defined]
+    return consent, record
 
 
 def describe(state: ConsentState) -> dict[str, object]:

@@ -7,8 +7,8 @@ from django.http import HttpRequest, HttpResponseBase
 from django.utils.cache import patch_vary_headers
 
 from .conf import conf
-from .decisions import record_gpc
-from .state import Consent, get_state, store
+from .decisions import gpc_due, record_gpc
+from .state import Consent, store
 
 GetResponse = Callable[[HttpRequest], HttpResponseBase | Awaitable[HttpResponseBase]]
 
@@ -16,7 +16,7 @@ GetResponse = Callable[[HttpRequest], HttpResponseBase | Awaitable[HttpResponseB
 class ConsentMiddleware:
     """Read each visitor's consent once per request and act on Global Privacy Control.
 
-    Sync and async capable: both entry points share `_before` and `_after`. Only a request that
+    Sync and async capable: both entry points share `gpc_due` and `_after`. Only a request that
     carries a GPC signal not yet recorded touches the database.
     """
 
@@ -32,23 +32,18 @@ class ConsentMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponseBase | Awaitable[HttpResponseBase]:
         if self.is_async:
             return self.__acall__(request)
-        gpc_consent = record_gpc(request) if self._gpc_due(request) else None
+        gpc_consent = record_gpc(request) if gpc_due(request) else None
         response = self.get_response(request)
         assert isinstance(response, HttpResponseBase)
         return self._after(request, response, gpc_consent)
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
         gpc_consent = None
-        if self._gpc_due(request):
+        if gpc_due(request):
             gpc_consent = await sync_to_async(record_gpc)(request)
         response = self.get_response(request)
         assert not isinstance(response, HttpResponseBase)
         return self._after(request, await response, gpc_consent)
-
-    @staticmethod
-    def _gpc_due(request: HttpRequest) -> bool:
-        state = get_state(request)
-        return state.gpc and (state.consent is None or not state.consent.gpc_recorded)
 
     @staticmethod
     def _after(

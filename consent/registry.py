@@ -16,7 +16,7 @@ from django.core.cache import cache
 from django.template.loader import render_to_string
 
 from .categories import CATEGORIES, FIRST_PARTY, PARTIES
-from .models import SITE_PROVIDER, RegisteredCookie, Service
+from .models import SITE_PROVIDER, Service
 
 CACHE_KEY = "consent:registry:v1"
 # Changes reach other processes at once through a shared cache (Redis); with the per-process
@@ -77,19 +77,14 @@ def load_registry() -> Registry:
         for slug in CATEGORIES
         if slug in groups
     )
-    details = {
-        c.pk: c
-        for c in RegisteredCookie.objects.select_related("service").only(
-            "duration", "service__provider"
-        )
-    }
     cookies = []
-    for cookie in Cookie.objects.select_related("cookiegroup").order_by(
-        "cookiegroup__ordering", "name"
-    ):
+    for cookie in Cookie.objects.select_related(
+        "cookiegroup", "registeredcookie__service"
+    ).order_by("cookiegroup__ordering", "name"):
         if cookie.cookiegroup.varname not in PARTIES:
             continue
-        detail = details.get(cookie.pk)
+        # A cookie added through django-cookie-consent's own admin has no details of ours.
+        detail = getattr(cookie, "registeredcookie", None)
         cookies.append(
             KnownCookie(
                 name=cookie.name,

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import datetime
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from django.core import signing
 from django.http import HttpRequest, HttpResponseBase
-from django.utils import timezone
 
 from policy.models import latest_material_number
 
-from .categories import CATEGORIES, NECESSARY, THIRD_PARTY, all_refused, allows, normalise
+from .categories import CATEGORIES, NECESSARY, all_refused, normalise
 from .conf import conf
 
 SALT = "iportalis.consent.cookie"
@@ -75,14 +74,6 @@ class Consent:
         latest = latest_material_number(self.policy_language)
         return latest is None or self.policy_version >= latest
 
-    def with_gpc(self) -> Consent:
-        return replace(
-            self,
-            choices={**self.choices, THIRD_PARTY: False},
-            given_at=timezone.now(),
-            gpc_recorded=True,
-        )
-
 
 @dataclass(frozen=True)
 class ConsentState:
@@ -93,9 +84,6 @@ class ConsentState:
     choices: dict[str, bool]
     gpc: bool
 
-    def allows(self, party: str, persistent: bool) -> bool:
-        return allows(self.choices, party, persistent)
-
     def granted(self, *categories: str) -> bool:
         return all(self.choices.get(slug, False) for slug in categories)
 
@@ -105,8 +93,12 @@ def gpc_requested(request: HttpRequest) -> bool:
 
 
 def read_state(request: HttpRequest) -> ConsentState:
-    """Return the request's consent state: nothing but necessary until a current decision."""
-    consent = Consent.loads(request.COOKIES.get(conf.CONSENT_COOKIE_NAME, ""))
+    """Return the consent state of the cookie the browser sent."""
+    return state_for(request, Consent.loads(request.COOKIES.get(conf.CONSENT_COOKIE_NAME, "")))
+
+
+def state_for(request: HttpRequest, consent: Consent | None) -> ConsentState:
+    """Return the state a consent gives: nothing but necessary until a current decision."""
     current = consent is not None and consent.is_current()
     choices = dict(consent.choices) if consent is not None and current else all_refused()
     choices[NECESSARY] = True

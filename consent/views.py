@@ -95,12 +95,9 @@ def api(request: HttpRequest) -> HttpResponseBase:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
         return api_error(400, _("Content-Length is not a number."))
-    if length > conf.CONSENT_MAX_BODY:
-        return api_error(
-            413, _("The body is larger than %(max)d bytes.") % {"max": conf.CONSENT_MAX_BODY}
-        )
+    # Read one byte past the limit: a body without an honest Content-Length is caught too.
     body = request.read(conf.CONSENT_MAX_BODY + 1)
-    if len(body) > conf.CONSENT_MAX_BODY:
+    if max(length, len(body)) > conf.CONSENT_MAX_BODY:
         return api_error(
             413, _("The body is larger than %(max)d bytes.") % {"max": conf.CONSENT_MAX_BODY}
         )

@@ -68,3 +68,14 @@ def test_policy_version_1_shows_the_cookie_table_from_the_registry():
     assert "<td>HubSpot, Inc.</td>" in table
     assert "<td>13 months</td>" in table
     assert html.index("The cookies and analytical tools") < html.index('id="cookies-in-use"')
+
+
+def test_a_cookie_added_through_django_cookie_consents_own_admin_is_known_too():
+    from cookie_consent.models import Cookie
+
+    Cookie.objects.create(
+        name="plain_cookie", cookiegroup=CookieGroup.objects.get(varname="first-party")
+    )
+
+    known = get_registry().find("plain_cookie")
+    assert (known.party, known.provider, known.duration) == ("first-party", "iPortalis", "")
