@@ -99,6 +99,14 @@ def switch(scope: Locator | Page, slug: str) -> Locator:
     return scope.locator(f'input[role="switch"][name="{slug}"]')
 
 
+def choose(visitor: Visitor, *slugs: str) -> None:
+    """Open "Choose" in the banner, switch on exactly these categories and save."""
+    open_choices(visitor)
+    for slug in slugs:
+        switch(visitor.banner, slug).check()
+    visitor.press(visitor.banner.get_by_role("button", name="Save my choices"), back_to="/")
+
+
 # 1. First visit
 
 
@@ -162,11 +170,8 @@ def test_reject_all_stores_the_refusal(visitor):
 def test_choose_first_party_and_session(visitor):
     page = visitor.page
     page.goto("/")
-    open_choices(visitor)
-    switch(visitor.banner, "first-party").check()
-    switch(visitor.banner, "session").check()
 
-    visitor.press(visitor.banner.get_by_role("button", name="Save my choices"), back_to="/")
+    choose(visitor, "first-party", "session")
 
     record = ConsentRecord.objects.get()
     assert record.event == "custom"
@@ -417,10 +422,7 @@ def test_accept_all_activates_waiting_script_and_updates_consent_mode(js_visitor
 def test_partial_consent_keeps_waiting_script_inert(js_visitor):
     page = js_visitor.page
     page.goto("/")
-    open_choices(js_visitor)
-    switch(js_visitor.banner, "first-party").check()
-    switch(js_visitor.banner, "session").check()
-    js_visitor.press(js_visitor.banner.get_by_role("button", name="Save my choices"), back_to="/")
+    choose(js_visitor, "first-party", "session")
 
     first_party_only = {**DENIED, "analytics_storage": "granted"}
     first_party_only |= {"functionality_storage": "granted", "personalization_storage": "granted"}

@@ -1,3 +1,4 @@
+import io
 import threading
 import uuid
 
@@ -21,8 +22,9 @@ def run_sql(sql, params=()):
 
 def verify():
     """Return what verify_consents says, and whether it passed."""
+    out = io.StringIO()
     try:
-        call_command("verify_consents", stdout=(out := __import__("io").StringIO()))
+        call_command("verify_consents", stdout=out)
     except CommandError as error:
         return str(error), False
     return out.getvalue(), True
@@ -124,6 +126,19 @@ def without_guard(sql, params=()):
         run_sql("ALTER TABLE consent_consentrecord ENABLE TRIGGER consent_record_append_only")
 
 
+COLUMNS = [field.column for field in ConsentRecord._meta.concrete_fields if field.column != "id"]
+
+
+def insert_copy(record, **expressions):
+    """Insert a copy of a record's row, with some columns replaced by SQL expressions."""
+    select = ", ".join(expressions.get(column, column) for column in COLUMNS)
+    without_guard(
+        f"INSERT INTO consent_consentrecord ({', '.join(COLUMNS)}) "
+        f"SELECT {select} FROM consent_consentrecord WHERE id = %s",
+        [record.pk],
+    )
+
+
 def three_records_in_one_chain():
     consent_id = uuid.uuid4()
     return [make_record(consent_id, event=e) for e in ("accept_all", "custom", "withdraw")]
@@ -169,15 +184,16 @@ def test_verify_catches_an_inserted_record():
             "UPDATE consent_consentrecord SET seq = seq + %s WHERE chain = %s AND seq > %s",
             [shift, first.chain, first.seq],
         )
-    without_guard(
-        """INSERT INTO consent_consentrecord (consent_id, created_at, event, surface, necessary,
-               first_party, third_party, session, persistent, gpc, policy_version_id,
-               policy_sha256, language, path, ip_hmac, user_agent, chain, seq, prev_hash, hash)
-           SELECT consent_id, created_at, 'reject_all', surface, necessary, false, false, false,
-               false, gpc, policy_version_id, policy_sha256, language, path, ip_hmac, user_agent,
-               chain, seq + 1, hash, md5(random()::text) || md5(random()::text)
-           FROM consent_consentrecord WHERE id = %s""",
-        [first.pk],
+    insert_copy(
+        first,
+        event="'reject_all'",
+        first_party="false",
+        third_party="false",
+        session="false",
+        persistent="false",
+        seq="seq + 1",
+        prev_hash="hash",
+        hash="md5(random()::text) || md5(random()::text)",
     )
 
     output, passed = verify()
@@ -189,16 +205,7 @@ def test_verify_catches_an_inserted_record():
 def test_verify_catches_a_record_appended_past_the_head():
     first, *_ = three_records_in_one_chain()
 
-    without_guard(
-        """INSERT INTO consent_consentrecord (consent_id, created_at, event, surface, necessary,
-               first_party, third_party, session, persistent, gpc, policy_version_id,
-               policy_sha256, language, path, ip_hmac, user_agent, chain, seq, prev_hash, hash)
-           SELECT consent_id, created_at, event, surface, necessary, first_party, third_party,
-               session, persistent, gpc, policy_version_id, policy_sha256, language, path,
-               ip_hmac, user_agent, chain, 4, %s, %s
-           FROM consent_consentrecord WHERE id = %s""",
-        [GENESIS, GENESIS, first.pk],
-    )
+    insert_copy(first, seq="4", prev_hash=f"'{GENESIS}'", hash=f"'{GENESIS}'")
 
     output, passed = verify()
     assert not passed
