@@ -159,3 +159,23 @@ class ChainHead(models.Model):
 
     def __str__(self) -> str:
         return f"chain {self.chain} at seq {self.seq}"
+
+
+class UnknownCookie(models.Model):
+    """A cookie name the middleware met that the registry does not know, until an admin
+    classifies it. It counts as first-party meanwhile, so it is never let through without consent.
+    """
+
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    first_seen = models.DateTimeField(_("first seen"))
+    last_seen = models.DateTimeField(_("last seen"))
+    count = models.BigIntegerField(_("times seen"), default=0)
+    example_path = models.CharField(_("example path"), max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("unknown cookie")
+        verbose_name_plural = _("unknown cookies")
+        ordering = ["-last_seen"]
+
+    def __str__(self) -> str:
+        return self.name

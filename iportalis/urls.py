@@ -6,5 +6,6 @@ urlpatterns = [
     path("", TemplateView.as_view(template_name="home.html"), name="home"),
     path("cookie-policy/", include("policy.urls")),
     path("", include("consent.urls")),
+    path("audit/", include("consent.audit_urls")),
     path("admin/", admin.site.urls),
 ]
