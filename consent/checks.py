@@ -8,6 +8,16 @@ from django.core.checks import CheckMessage, Error, Warning, register
 from .conf import conf
 
 MIDDLEWARE = "consent.middleware.ConsentMiddleware"
+# On the way out the middleware must see the response after these have set their cookies, and on
+# the way in hide refused cookies before they read any (LocaleMiddleware reads django_language).
+MUST_PRECEDE = (
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+)
+# CSPMiddleware writes the header from the hosts this middleware leaves on the response.
+MUST_FOLLOW = ("csp.middleware.CSPMiddleware",)
 
 
 @register()
@@ -20,14 +30,45 @@ def check_settings(**kwargs: Any) -> list[CheckMessage]:
     name = getattr(settings, "CONSENT_COOKIE_NAME", conf.CONSENT_COOKIE_NAME)
     if not isinstance(name, str) or not name:
         errors.append(Error("CONSENT_COOKIE_NAME must be a non-empty string.", id="consent.E002"))
-    if MIDDLEWARE not in settings.MIDDLEWARE:
+    value = getattr(settings, "CONSENT_DOWNGRADE_PERSISTENT", True)
+    if not isinstance(value, bool):
         errors.append(
-            Warning(
-                f"{MIDDLEWARE} is not in MIDDLEWARE: Global Privacy Control signals go unrecorded.",
-                id="consent.W001",
-            )
+            Error("CONSENT_DOWNGRADE_PERSISTENT must be True or False.", id="consent.E003")
         )
     return errors
+
+
+@register()
+def check_middleware(**kwargs: Any) -> list[CheckMessage]:
+    middleware = list(settings.MIDDLEWARE)
+    if MIDDLEWARE not in middleware:
+        return [
+            Warning(
+                f"{MIDDLEWARE} is not in MIDDLEWARE: no cookie is held to the visitor's choices.",
+                id="consent.W001",
+            )
+        ]
+    position = middleware.index(MIDDLEWARE)
+    warnings: list[CheckMessage] = []
+    for other in middleware[:position]:
+        if other in MUST_PRECEDE:
+            warnings.append(
+                Warning(
+                    f"{MIDDLEWARE} must come before {other} in MIDDLEWARE.",
+                    hint="Otherwise cookies it sets or reads escape the visitor's choices.",
+                    id="consent.W003",
+                )
+            )
+    for other in middleware[position + 1 :]:
+        if other in MUST_FOLLOW:
+            warnings.append(
+                Warning(
+                    f"{MIDDLEWARE} must come after {other} in MIDDLEWARE.",
+                    hint="Otherwise consented services' hosts never reach the policy header.",
+                    id="consent.W003",
+                )
+            )
+    return warnings
 
 
 @register("security", deploy=True)

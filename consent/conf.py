@@ -31,6 +31,12 @@ class Settings:
         return str(getattr(settings, "CONSENT_IP_KEY", None) or settings.SECRET_KEY)
 
     @property
+    def CONSENT_DOWNGRADE_PERSISTENT(self) -> bool:
+        """Turn a persistent cookie into a session cookie when only `session` is consented
+        (True), or drop it (False)."""
+        return bool(getattr(settings, "CONSENT_DOWNGRADE_PERSISTENT", True))
+
+    @property
     def CONSENT_MAX_BODY(self) -> int:
         """Largest JSON body, in bytes, the consent API reads."""
         return int(getattr(settings, "CONSENT_MAX_BODY", 4096))

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 
 from django.db import DatabaseError
 from django.http import HttpRequest
+from django.utils import translation
 from django.utils.translation import get_language
 
 from policy.models import PolicyVersion
@@ -81,16 +82,19 @@ def record_gpc(request: HttpRequest) -> Consent | None:
     if not gpc_due(request):
         return None
     state = get_state(request)
+    # The middleware runs before LocaleMiddleware: pick the language it is about to pick.
+    language = translation.get_language_from_request(request)
     try:
-        consent, _record = _append(
-            request,
-            event=Event.GPC,
-            surface=ConsentRecord.Surface.GPC,
-            choices={**state.choices, THIRD_PARTY: False},
-            path=request.path,
-            decided=not state.needs_decision,
-            gpc_recorded=True,
-        )
+        with translation.override(language):
+            consent, _record = _append(
+                request,
+                event=Event.GPC,
+                surface=ConsentRecord.Surface.GPC,
+                choices={**state.choices, THIRD_PARTY: False},
+                path=request.path,
+                decided=not state.needs_decision,
+                gpc_recorded=True,
+            )
     except (DatabaseError, NoPolicyError):
         logger.warning("Could not record a Global Privacy Control signal", exc_info=True)
         return None

@@ -1,27 +1,28 @@
-"""The cookie registry as the rest of the app reads it: a snapshot kept in Django's cache.
+"""The cookie registry as the rest of the app reads it: a frozen snapshot kept in each process.
 
 The catalogue lives in django-cookie-consent's CookieGroup/Cookie tables (with our
-RegisteredCookie and Service beside them). Pages read a frozen snapshot from the cache; any admin
-change deletes it, so the next request on any host (with Redis as the cache) rebuilds it.
+RegisteredCookie and Service beside them). Every request reads the snapshot without a query; any
+admin change bumps its version in Django's cache, so every process (on every host, with Redis as
+the cache) reloads it within a second.
 """
 
 from __future__ import annotations
 
 import fnmatch
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from cookie_consent.models import Cookie, CookieGroup
-from django.core.cache import cache
 from django.template.loader import render_to_string
 
-from .categories import CATEGORIES, FIRST_PARTY, PARTIES
+from iportalis.snapshots import Snapshot
+
+from .categories import CATEGORIES, FIRST_PARTY, NECESSARY, PARTIES
+from .conf import conf
 from .models import SITE_PROVIDER, Service
 
-CACHE_KEY = "consent:registry:v1"
-# Changes reach other processes at once through a shared cache (Redis); with the per-process
-# memory cache, within this many seconds.
-CACHE_SECONDS = 60
+# Names looked up are remembered per snapshot; a client inventing names cannot grow it past this.
+MAX_REMEMBERED_NAMES = 10_000
 
 
 @dataclass(frozen=True)
@@ -55,19 +56,35 @@ class Registry:
     categories: tuple[Category, ...]
     cookies: tuple[KnownCookie, ...]
     hosts: dict[str, tuple[str, ...]]  # party -> hosts its services load from
+    _found: dict[str, KnownCookie | None] = field(default_factory=dict, compare=False, repr=False)
 
     def category(self, slug: str) -> Category | None:
         return next((c for c in self.categories if c.slug == slug), None)
 
     def find(self, name: str) -> KnownCookie | None:
         """Return the registry's entry for a cookie name: an exact name first, then patterns."""
+        try:
+            return self._found[name]
+        except KeyError:
+            pass
         exact = next((c for c in self.cookies if not c.is_pattern and c.name == name), None)
-        return exact or next((c for c in self.cookies if c.is_pattern and c.matches(name)), None)
+        found = exact or next((c for c in self.cookies if c.is_pattern and c.matches(name)), None)
+        if len(self._found) < MAX_REMEMBERED_NAMES:
+            self._found[name] = found
+        return found
+
+    def knows(self, name: str) -> bool:
+        return name == conf.CONSENT_COOKIE_NAME or self.find(name) is not None
 
     def party_of(self, name: str) -> str:
-        """Return a cookie's party; a name the registry does not know counts as first-party."""
+        """Return a cookie's party; a name the registry does not know counts as first-party.
+
+        The consent cookie is necessary whatever the registry says: without it no choice sticks.
+        """
+        if name == conf.CONSENT_COOKIE_NAME:
+            return NECESSARY
         known = self.find(name)
-        return known.party if known else FIRST_PARTY
+        return known.party if known is not None else FIRST_PARTY
 
 
 def load_registry() -> Registry:
@@ -104,17 +121,17 @@ def load_registry() -> Registry:
     )
 
 
+REGISTRY = Snapshot("consent:registry:version", load_registry)
+
+
 def get_registry() -> Registry:
-    registry: Registry | None = cache.get(CACHE_KEY)
-    if registry is None:
-        registry = load_registry()
-        cache.set(CACHE_KEY, registry, timeout=CACHE_SECONDS)
-    return registry
+    return REGISTRY.get()
 
 
 def forget_registry(**kwargs: Any) -> None:
-    """Drop the cached snapshot (connected to every registry model's save and delete)."""
-    cache.delete(CACHE_KEY)
+    """Make every process reload the registry (connected to every registry model's save and
+    delete)."""
+    REGISTRY.forget()
 
 
 def cookie_table_html() -> str:

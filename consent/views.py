@@ -24,6 +24,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from .categories import CATEGORIES, NECESSARY, OPTIONAL
 from .conf import conf
 from .decisions import ACTIONS, NoPolicyError, decide, describe
+from .decorators import consent_exempt
 from .forms import DecisionForm
 from .models import ConsentRecord
 from .registry import get_registry
@@ -203,6 +204,7 @@ def receipt(request: HttpRequest) -> HttpResponse:
     return response
 
 
+@consent_exempt
 @require_GET
 def gpc_json(request: HttpRequest) -> JsonResponse:
     """The GPC support resource: https://privacycg.github.io/gpc-spec/#gpc-support-resource."""

@@ -2,8 +2,11 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import TemplateView
 
+from . import views
+
 urlpatterns = [
     path("", TemplateView.as_view(template_name="home.html"), name="home"),
+    path("demo/cookies/", views.cookie_demo, name="cookie-demo"),
     path("cookie-policy/", include("policy.urls")),
     path("", include("consent.urls")),
     path("audit/", include("consent.audit_urls")),

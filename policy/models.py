@@ -3,13 +3,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import Max, Q
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
+
+from iportalis.snapshots import Snapshot
 
 from .rendering import content_sha256, render_policy, text_lines
 
@@ -178,9 +179,7 @@ class PolicyVersion(models.Model):
             self.status = self.Status.PUBLISHED
             self.published_at = timezone.now()
             self.save()
-            # Now for this transaction's readers, and again once committed for everyone else's.
-            forget_latest_material(self.language)
-            transaction.on_commit(lambda: forget_latest_material(self.language))
+            LATEST_MATERIAL.forget()
         self._loaded_published = True
 
     def clone_to_draft(self) -> PolicyVersion:
@@ -193,34 +192,21 @@ class PolicyVersion(models.Model):
         return draft
 
 
-CACHE_SECONDS = 60
+def _latest_material_numbers() -> dict[str, int]:
+    rows = (
+        PolicyVersion.objects.published()
+        .filter(material=True)
+        .values("language")
+        .annotate(n=Max("number"))
+        .order_by()
+    )
+    return {row["language"]: row["n"] for row in rows}
 
 
-def _latest_material_key(language: str) -> str:
-    return f"policy:latest-material:{language}"
+# Every page asks whether the visitor's consent is older than the newest material change.
+LATEST_MATERIAL = Snapshot("policy:latest-material:version", _latest_material_numbers)
 
 
 def latest_material_number(language: str) -> int | None:
-    """Return the newest material version number in a language, cached until the next publish.
-
-    Every page asks this (is the visitor's consent still current?), so it comes from Django's cache.
-    With Redis configured, a publish on one host reaches all of them at once; with the default
-    per-process memory cache, other processes see it within CACHE_SECONDS.
-    """
-    key = _latest_material_key(language)
-    number = cache.get(key)
-    if number is None:
-        number = (
-            (
-                PolicyVersion.objects.published()
-                .filter(language=language, material=True)
-                .aggregate(n=Max("number"))["n"]
-            )
-            or 0
-        )
-        cache.set(key, number, timeout=CACHE_SECONDS)
-    return int(number) or None
-
-
-def forget_latest_material(language: str) -> None:
-    cache.delete(_latest_material_key(language))
+    """Return the newest material version number in a language (None before the first one)."""
+    return LATEST_MATERIAL.get().get(language)

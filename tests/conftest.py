@@ -16,7 +16,15 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
 @pytest.fixture(autouse=True)
 def fresh_cache():
-    """Each test starts with an empty cache: the registry and policy numbers are cached."""
+    """Each test starts with an empty cache, reads the registry and policy numbers afresh, and
+    has no unknown cookie names waiting to be written."""
+    from consent.registry import REGISTRY
+    from consent.unknown import sightings
+    from policy.models import LATEST_MATERIAL
+
     cache.clear()
+    sightings.forget()
+    REGISTRY.clear_local()
+    LATEST_MATERIAL.clear_local()
     yield
     cache.clear()

@@ -65,3 +65,24 @@ def make_record(consent_id=None, event="accept_all", surface="banner", choices=N
         policy=PolicyVersion.objects.current("en"),
         path=meta.pop("path", "/"),
     )
+
+
+def make_consent_cookie(*consented: str, policy_version: int | None = None) -> str:
+    """Return a signed consent cookie value consenting to exactly these optional categories."""
+    import datetime
+    import uuid
+
+    from django.utils import timezone
+
+    from consent.categories import normalise
+    from consent.state import Consent
+
+    if policy_version is None:
+        policy_version = PolicyVersion.objects.current("en").number
+    return Consent(
+        consent_id=uuid.uuid4(),
+        choices=normalise(dict.fromkeys(consented, True)),
+        policy_version=policy_version,
+        policy_language="en",
+        given_at=timezone.now().replace(microsecond=0) - datetime.timedelta(minutes=1),
+    ).dumps()

@@ -38,6 +38,10 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Straight after SecurityMiddleware, as whitenoise asks: static files skip everything below.
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Writes the header from the hosts ConsentMiddleware leaves on the response.
+    "csp.middleware.CSPMiddleware",
+    # Above everything that sets or reads cookies: see the README, "Where the middleware goes".
+    "consent.middleware.ConsentMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -45,8 +49,6 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
-    "consent.middleware.ConsentMiddleware",
 ]
 
 ROOT_URLCONF = "iportalis.urls"
@@ -91,8 +93,8 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Nothing on any page may load from another host. The enforcement middleware (consent issue)
-# widens this per visitor for the third-party hosts they have consented to.
+# Nothing on any page may load from another host. ConsentMiddleware widens this per visitor with
+# the registry's hosts of the categories they consented to.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
@@ -110,6 +112,10 @@ POLICY_COOKIE_TABLE = "consent.registry.cookie_table_html"
 CONSENT_INTEGRITY_KEY = os.environ.get("CONSENT_INTEGRITY_KEY", "")
 CONSENT_IP_KEY = os.environ.get("CONSENT_IP_KEY", "")
 CONSENT_MAX_AGE = env_int("CONSENT_MAX_AGE", 60 * 60 * 24 * 365)
+
+# Messages live in the session: a `messages` cookie would be stripped for visitors who refused
+# first-party cookies.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
 # Scripts posting to the consent API get a JSON 403 they can read.
 CSRF_FAILURE_VIEW = "consent.views.csrf_failure"

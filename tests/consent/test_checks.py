@@ -24,3 +24,35 @@ def test_deploy_checks_want_a_separate_integrity_key(settings):
 
     settings.CONSENT_INTEGRITY_KEY = "a-separate-long-random-key"
     assert "consent.W002" not in ids(include_deployment_checks=True)
+
+
+def test_the_projects_middleware_order_passes():
+    assert not {"consent.W001", "consent.W003"} & ids()
+
+
+def messages(settings, middleware):
+    settings.MIDDLEWARE = middleware
+    return [m.msg for m in run_checks() if m.id == "consent.W003"]
+
+
+def test_a_misplaced_middleware_is_reported(settings):
+    project = list(settings.MIDDLEWARE)
+    ours = "consent.middleware.ConsentMiddleware"
+    below_sessions = [m for m in project if m != ours]
+    below_sessions.insert(below_sessions.index("django.middleware.locale.LocaleMiddleware"), ours)
+    above_csp = [m for m in project if m != "csp.middleware.CSPMiddleware"]
+    above_csp.append("csp.middleware.CSPMiddleware")
+
+    sessions = "django.contrib.sessions.middleware.SessionMiddleware"
+    assert messages(settings, below_sessions) == [
+        f"{ours} must come before {sessions} in MIDDLEWARE."
+    ]
+    assert messages(settings, above_csp) == [
+        f"{ours} must come after csp.middleware.CSPMiddleware in MIDDLEWARE."
+    ]
+
+
+def test_the_downgrade_setting_must_be_a_boolean(settings):
+    settings.CONSENT_DOWNGRADE_PERSISTENT = "drop"
+
+    assert "consent.E003" in ids()

@@ -1,0 +1,175 @@
+"""What the consent middleware does to cookies, as plain functions of the choices and the registry.
+
+A cookie that is not strictly necessary may be set only when its party and its lifetime are both
+consented. Its party comes from the registry (an unknown name counts as first-party); its
+lifetime from its own Max-Age/Expires, never from what the registry declares.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping
+
+from django.http import HttpResponseBase
+from django.utils.http import parse_http_date_safe
+
+from .categories import NECESSARY, PARTIES, PERSISTENT, SESSION, Choices, allows
+from .registry import Registry
+
+RAW_HEADER = "Set-Cookie"
+_EXPIRY = {"max-age", "expires"}
+# Fetch directives that would otherwise keep a consented service's hosts out.
+FETCH_DIRECTIVES = (
+    "default-src",
+    "script-src",
+    "script-src-elem",
+    "connect-src",
+    "img-src",
+    "frame-src",
+    "style-src",
+    "style-src-elem",
+    "font-src",
+)
+
+
+def lifetime(max_age: object, expires: object) -> str | None:
+    """Return SESSION or PERSISTENT from a Set-Cookie's attributes, or None when it deletes.
+
+    An attribute we cannot read makes the cookie persistent, the class that needs more consent.
+    """
+    if max_age not in (None, ""):
+        try:
+            return PERSISTENT if int(str(max_age)) > 0 else None
+        except ValueError:
+            return PERSISTENT
+    if expires not in (None, ""):
+        when = parse_http_date_safe(str(expires))
+        if when is None:
+            return PERSISTENT
+        return PERSISTENT if when > time.time() else None
+    return SESSION
+
+
+def may_keep(choices: Choices, party: str) -> bool:
+    """Return whether a cookie of this party may exist at all, in some consented lifetime."""
+    return allows(choices, party, persistent=False) or allows(choices, party, persistent=True)
+
+
+def verdict(choices: Choices, party: str, life: str | None, *, downgrade: bool) -> str:
+    """Return "keep", "session" (drop its expiry) or "drop" for one Set-Cookie."""
+    if party == NECESSARY or life is None or allows(choices, party, life == PERSISTENT):
+        return "keep"
+    if life == PERSISTENT and downgrade and allows(choices, party, persistent=False):
+        return "session"
+    return "drop"
+
+
+def enforce_set_cookies(
+    response: HttpResponseBase, choices: Choices, registry: Registry, *, downgrade: bool
+) -> list[str]:
+    """Drop or downgrade every cookie the response sets that the choices do not allow.
+
+    Covers `response.cookies` and a raw Set-Cookie header. Return the names set, so that the
+    caller can note the ones the registry does not know.
+    """
+    names = []
+    for name, morsel in list(response.cookies.items()):
+        names.append(name)
+        life = lifetime(morsel["max-age"], morsel["expires"])
+        action = verdict(choices, registry.party_of(name), life, downgrade=downgrade)
+        if action == "drop":
+            del response.cookies[name]
+        elif action == "session":
+            morsel["max-age"] = ""
+            morsel["expires"] = ""
+    if RAW_HEADER in response.headers:
+        name = _enforce_raw_header(response, choices, registry, downgrade=downgrade)
+        if name:
+            names.append(name)
+    return names
+
+
+def _enforce_raw_header(
+    response: HttpResponseBase, choices: Choices, registry: Registry, *, downgrade: bool
+) -> str:
+    """Apply the rule to a Set-Cookie header a view wrote by hand; return the cookie's name.
+
+    Parsed by hand rather than with SimpleCookie, which rejects whole headers over attributes it
+    does not know (Partitioned). A header without a name=value pair is dropped.
+    """
+    raw = response.headers[RAW_HEADER]
+    pair, *attributes = raw.split(";")
+    name = pair.partition("=")[0].strip()
+    if "=" not in pair or not name:
+        del response.headers[RAW_HEADER]
+        return ""
+    values = {}
+    for attribute in attributes:
+        key, _, value = attribute.partition("=")
+        values[key.strip().lower()] = value.strip()
+    life = lifetime(values.get("max-age"), values.get("expires"))
+    action = verdict(choices, registry.party_of(name), life, downgrade=downgrade)
+    if action == "drop":
+        del response.headers[RAW_HEADER]
+    elif action == "session":
+        kept = [a for a in attributes if a.partition("=")[0].strip().lower() not in _EXPIRY]
+        response.headers[RAW_HEADER] = ";".join([pair, *kept])
+    return name
+
+
+def refused(cookies: Iterable[str], choices: Choices, registry: Registry) -> list[str]:
+    """Return the names among cookies the browser sent that may not exist under the choices."""
+    return [name for name in cookies if not may_keep(choices, registry.party_of(name))]
+
+
+def withdrawn_persistent(
+    cookies: Iterable[str], before: Choices, after: Choices, registry: Registry
+) -> list[str]:
+    """Return the names that may have been stored persistently before and may not be now.
+
+    The browser does not say which of its cookies are persistent, so when a decision takes
+    `persistent` away, every cookie that could have outlived the session goes; the site sets the
+    ones still allowed again, as session cookies.
+    """
+    names = []
+    for name in cookies:
+        party = registry.party_of(name)
+        if allows(before, party, persistent=True) and not allows(after, party, persistent=True):
+            names.append(name)
+    return names
+
+
+def expire(response: HttpResponseBase, names: Iterable[str], registry: Registry) -> None:
+    """Tell the browser to delete these cookies, at the path and domain the registry records."""
+    for name in names:
+        if name in response.cookies:
+            continue  # the view (or an earlier rule) already decided this cookie's fate
+        known = registry.find(name)
+        if known is None:
+            response.delete_cookie(name)
+        else:
+            response.delete_cookie(name, path=known.path, domain=known.domain or None)
+
+
+def allowed_hosts(choices: Mapping[str, bool], registry: Registry) -> list[str]:
+    """Return the hosts of the services whose party the visitor consented to."""
+    return [
+        host for party in PARTIES if choices.get(party) for host in registry.hosts.get(party, ())
+    ]
+
+
+def allow_hosts_in_csp(
+    response: HttpResponseBase, hosts: list[str], configured: Iterable[str]
+) -> None:
+    """Add hosts to the response's Content-Security-Policy through django-csp's `_csp_update`.
+
+    Adds to every configured fetch directive (and default-src) so none of them shuts the hosts
+    out, and keeps whatever a view's own @csp_update asked for.
+    """
+    directives = {"default-src", *(d for d in configured if d in FETCH_DIRECTIVES)}
+    update = dict(getattr(response, "_csp_update", None) or {})
+    for directive in directives:
+        current = update.get(directive) or []
+        current = [current] if isinstance(current, str) else list(current)
+        update[directive] = [*current, *hosts]
+    response._csp_update = update  # type: ignore[attr-defined]

@@ -1,0 +1,99 @@
+"""Cookie names the middleware meets that the registry does not know, batched in process.
+
+Sightings are counted in memory and written in one upsert at most every FLUSH_SECONDS, so a page
+view never waits on a database write of its own. A process that stops loses at most that many
+seconds of counts, which is fine for a list that only tells admins what to classify.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+from django.db import DatabaseError, connection
+from django.utils import timezone
+
+from .models import UnknownCookie
+
+logger = logging.getLogger(__name__)
+
+FLUSH_SECONDS = 30.0
+# Between two flushes, names beyond this many are not counted: a client inventing cookie names
+# must not fill the memory or the table.
+MAX_NAMES = 500
+MAX_NAME_LENGTH = UnknownCookie._meta.get_field("name").max_length or 200
+MAX_PATH_LENGTH = UnknownCookie._meta.get_field("example_path").max_length or 500
+
+
+@dataclass
+class Sighting:
+    first_seen: datetime.datetime
+    last_seen: datetime.datetime
+    count: int
+    example_path: str
+
+
+class Sightings:
+    def __init__(self) -> None:
+        self._seen: dict[str, Sighting] = {}
+        self._lock = threading.Lock()
+        self._flushed_at = time.monotonic()
+
+    def note(self, names: list[str], path: str) -> None:
+        now = timezone.now()
+        with self._lock:
+            for name in names:
+                name = name[:MAX_NAME_LENGTH]
+                seen = self._seen.get(name)
+                if seen is not None:
+                    seen.last_seen = now
+                    seen.count += 1
+                elif len(self._seen) < MAX_NAMES:
+                    self._seen[name] = Sighting(now, now, 1, path[:MAX_PATH_LENGTH])
+
+    def forget(self) -> None:
+        with self._lock:
+            self._seen = {}
+            self._flushed_at = time.monotonic()
+
+    def flush_due(self) -> bool:
+        return bool(self._seen) and time.monotonic() - self._flushed_at >= FLUSH_SECONDS
+
+    def flush(self) -> None:
+        """Add the counts gathered since the last flush to the UnknownCookie table."""
+        with self._lock:
+            seen, self._seen = self._seen, {}
+            self._flushed_at = time.monotonic()
+        if not seen:
+            return
+        table = UnknownCookie._meta.db_table
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"""
+                    INSERT INTO {table} AS t (name, first_seen, last_seen, count, example_path)
+                    SELECT * FROM unnest(
+                        %s::varchar[], %s::timestamptz[], %s::timestamptz[], %s::bigint[],
+                        %s::varchar[]
+                    )
+                    ON CONFLICT (name) DO UPDATE SET
+                        last_seen = GREATEST(t.last_seen, EXCLUDED.last_seen),
+                        count = t.count + EXCLUDED.count
+                    """,
+                    [
+                        list(seen),
+                        [s.first_seen for s in seen.values()],
+                        [s.last_seen for s in seen.values()],
+                        [s.count for s in seen.values()],
+                        [s.example_path for s in seen.values()],
+                    ],
+                )
+        except DatabaseError:
+            # Counting unknown cookies is worth a log line, never a failed page.
+            logger.warning("Could not record %d unknown cookie names", len(seen), exc_info=True)
+
+
+sightings = Sightings()

@@ -1,0 +1,75 @@
+"""Facts every request reads (the cookie registry, the newest policy numbers), kept in process.
+
+Reading a snapshot costs a clock read. At most once per `check_every` seconds it compares its
+version with the one in Django's cache, where `forget()` writes a new one whenever an admin changes
+the facts. With a shared cache (Redis) a change on one host reaches every process within
+`check_every`; with the per-process memory cache, within `max_age`.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from typing import Generic, NamedTuple, TypeVar
+
+from django.core.cache import cache
+from django.db import transaction
+
+T = TypeVar("T")
+
+
+class _Entry(NamedTuple, Generic[T]):
+    value: T
+    version: str
+    check_at: float
+    expires_at: float
+
+
+class Snapshot(Generic[T]):
+    def __init__(
+        self, key: str, load: Callable[[], T], *, check_every: float = 1.0, max_age: float = 60.0
+    ) -> None:
+        self.key = key
+        self.load = load
+        self.check_every = check_every
+        self.max_age = max_age
+        self._entry: _Entry[T] | None = None
+
+    def get(self) -> T:
+        now = time.monotonic()
+        entry = self._entry
+        if entry is not None and now < entry.check_at:
+            return entry.value
+        version = cache.get(self.key)
+        if version is None:
+            cache.add(self.key, uuid.uuid4().hex, timeout=None)
+            version = cache.get(self.key, "")
+        if entry is not None and entry.version == version and now < entry.expires_at:
+            value = entry.value
+        else:
+            value = self.load()
+            entry = _Entry(value, version, 0.0, now + self.max_age)
+        # One tuple replaced at once: threads reading meanwhile see the old entry or the new one.
+        self._entry = entry._replace(check_at=now + self.check_every)
+        return value
+
+    def due(self) -> bool:
+        """Return whether the next `get()` may read the cache or the database (async callers
+        then make it from a thread)."""
+        entry = self._entry
+        return entry is None or time.monotonic() >= entry.check_at
+
+    def forget(self) -> None:
+        """Make every process reload: now, and again when the surrounding transaction commits
+        (a process that reloaded in between would otherwise keep what the commit replaced)."""
+        self._bump()
+        transaction.on_commit(self._bump)
+
+    def clear_local(self) -> None:
+        """Drop this process's copy (tests start each case from the database)."""
+        self._entry = None
+
+    def _bump(self) -> None:
+        cache.set(self.key, uuid.uuid4().hex, timeout=None)
+        self._entry = None
