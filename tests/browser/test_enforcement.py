@@ -1,0 +1,77 @@
+"""The browser's own cookie jar after the demo page: what enforcement lets through, in chromium."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from playwright.sync_api import Page
+
+from tests.browser.helpers import decide_in_banner
+
+DEMO = "/demo/cookies/"
+DEMO_COOKIES = {"_pk_id.1.d3m0", "django_language", "hubspotutk", "demo_unregistered"}
+HUBSPOT = "js.hs-scripts.com"
+
+pytestmark = pytest.mark.usefixtures("seed_policy")
+
+
+def jar(page: Page) -> dict[str, dict]:
+    return {cookie["name"]: cookie for cookie in page.context.cookies()}
+
+
+def save_on_settings_page(page: Page, *slugs: str) -> None:
+    page.goto("/cookie-settings/")
+    form = page.locator("form[data-consent-settings]")
+    for switch in form.locator('input[role="switch"]:not([disabled])').all():
+        switch.set_checked(switch.get_attribute("name") in slugs)
+    with page.expect_navigation():
+        form.get_by_role("button", name="Save my choices").click()
+
+
+def test_a_first_visit_leaves_only_necessary_cookies_in_the_jar(page):
+    response = page.goto(DEMO)
+
+    assert set(jar(page)) == {"csrftoken"}
+    assert HUBSPOT not in response.headers["content-security-policy"]
+
+
+def test_accepting_all_lets_the_demo_cookies_in_and_the_services_hosts_into_the_csp(page):
+    page.goto("/")
+    decide_in_banner(page, "Accept all")
+
+    response = page.goto(DEMO)
+
+    cookies = jar(page)
+    assert set(cookies) >= DEMO_COOKIES
+    assert cookies["_pk_id.1.d3m0"]["expires"] > time.time() + 300 * 24 * 3600
+    assert cookies["hubspotutk"]["expires"] > time.time() + 300 * 24 * 3600
+    assert HUBSPOT in response.headers["content-security-policy"]
+
+
+def test_withdrawing_empties_the_jar_of_everything_but_necessary_cookies(page):
+    page.goto("/")
+    decide_in_banner(page, "Accept all")
+    page.goto(DEMO)
+
+    page.goto("/cookie-settings/")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Withdraw all consent").click()
+
+    assert set(jar(page)) == {"csrftoken", "iportalis_consent"}
+    page.goto(DEMO)
+    assert page.locator("#readable-cookies").inner_text() == "csrftoken\niportalis_consent"
+
+
+def test_without_persistent_consent_the_analytics_cookie_dies_with_the_session(page):
+    page.goto("/")
+    decide_in_banner(page, "Accept all")
+    page.goto(DEMO)
+
+    save_on_settings_page(page, "first-party", "session")
+    page.goto(DEMO)
+
+    cookies = jar(page)
+    assert cookies["_pk_id.1.d3m0"]["expires"] == -1  # a session cookie
+    assert cookies["django_language"]["expires"] == -1
+    assert "hubspotutk" not in cookies
