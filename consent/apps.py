@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.core.signals import setting_changed
 from django.db.models.signals import post_delete, post_save
 from django.utils.translation import gettext_lazy as _
 
@@ -13,6 +14,9 @@ class ConsentConfig(AppConfig):
         from . import checks  # noqa: F401  (registers the system checks)
         from .models import RegisteredCookie, Service
         from .registry import forget_registry
+        from .state import forget_verified
+
+        setting_changed.connect(forget_verified, dispatch_uid="consent-verified")
 
         for model in (CookieGroup, Cookie, RegisteredCookie, Service):
             post_save.connect(

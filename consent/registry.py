@@ -57,6 +57,7 @@ class Registry:
     cookies: tuple[KnownCookie, ...]
     hosts: dict[str, tuple[str, ...]]  # party -> hosts its services load from
     _found: dict[str, KnownCookie | None] = field(default_factory=dict, compare=False, repr=False)
+    _parties: dict[str, tuple[str, bool]] = field(default_factory=dict, compare=False, repr=False)
 
     def category(self, slug: str) -> Category | None:
         return next((c for c in self.categories if c.slug == slug), None)
@@ -73,18 +74,30 @@ class Registry:
             self._found[name] = found
         return found
 
-    def knows(self, name: str) -> bool:
-        return name == conf.CONSENT_COOKIE_NAME or self.find(name) is not None
-
     def party_of(self, name: str) -> str:
         """Return a cookie's party; a name the registry does not know counts as first-party.
 
         The consent cookie is necessary whatever the registry says: without it no choice sticks.
         """
-        if name == conf.CONSENT_COOKIE_NAME:
-            return NECESSARY
+        return self._classify(name)[0]
+
+    def knows(self, name: str) -> bool:
+        return self._classify(name)[1]
+
+    def _classify(self, name: str) -> tuple[str, bool]:
+        # Every request asks this of every cookie it carries, hence the memo.
+        try:
+            return self._parties[name]
+        except KeyError:
+            pass
         known = self.find(name)
-        return known.party if known is not None else FIRST_PARTY
+        if name == conf.CONSENT_COOKIE_NAME:
+            answer = (NECESSARY, True)
+        else:
+            answer = (known.party, True) if known is not None else (FIRST_PARTY, False)
+        if len(self._parties) < MAX_REMEMBERED_NAMES:
+            self._parties[name] = answer
+        return answer
 
 
 def load_registry() -> Registry:
