@@ -8,12 +8,12 @@ lifetime from its own Max-Age/Expires, never from what the registry declares.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 
 from django.http import HttpResponseBase
 from django.utils.http import parse_http_date_safe
 
-from .categories import NECESSARY, PARTIES, PERSISTENT, SESSION, Choices, allows
+from .categories import NECESSARY, PERSISTENT, SESSION, Choices, allows
 from .registry import Registry
 
 RAW_HEADER = "Set-Cookie"
@@ -48,11 +48,6 @@ def lifetime(max_age: object, expires: object) -> str | None:
             return PERSISTENT
         return PERSISTENT if when > time.time() else None
     return SESSION
-
-
-def may_keep(choices: Choices, party: str) -> bool:
-    """Return whether a cookie of this party may exist at all, in some consented lifetime."""
-    return allows(choices, party, persistent=False) or allows(choices, party, persistent=True)
 
 
 def verdict(choices: Choices, party: str, life: str | None, *, downgrade: bool) -> str:
@@ -119,7 +114,8 @@ def _enforce_raw_header(
 
 def refused(cookies: Iterable[str], choices: Choices, registry: Registry) -> list[str]:
     """Return the names among cookies the browser sent that may not exist under the choices."""
-    return [name for name in cookies if not may_keep(choices, registry.party_of(name))]
+    kept = registry.rules(choices).kept
+    return [name for name in cookies if registry.party_of(name) not in kept]
 
 
 def withdrawn_persistent(
@@ -151,15 +147,8 @@ def expire(response: HttpResponseBase, names: Iterable[str], registry: Registry)
             response.delete_cookie(name, path=known.path, domain=known.domain or None)
 
 
-def allowed_hosts(choices: Mapping[str, bool], registry: Registry) -> list[str]:
-    """Return the hosts of the services whose party the visitor consented to."""
-    return [
-        host for party in PARTIES if choices.get(party) for host in registry.hosts.get(party, ())
-    ]
-
-
 def allow_hosts_in_csp(
-    response: HttpResponseBase, hosts: list[str], configured: Iterable[str]
+    response: HttpResponseBase, hosts: Iterable[str], configured: Iterable[str]
 ) -> None:
     """Add hosts to the response's Content-Security-Policy through django-csp's `_csp_update`.
 

@@ -1,12 +1,12 @@
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase
-from django.utils.cache import patch_vary_headers
 
 from policy.models import LATEST_MATERIAL
 
@@ -14,21 +14,41 @@ from . import enforcement
 from .categories import all_refused
 from .conf import conf
 from .decisions import gpc_due, record_gpc
-from .registry import REGISTRY, Registry, get_registry
+from .registry import REGISTRY, Registry, Rules, get_registry
 from .state import Consent, ConsentState, get_state, store
 from .unknown import sightings
 
 GetResponse = Callable[[HttpRequest], HttpResponseBase | Awaitable[HttpResponseBase]]
 
 
-@dataclass(frozen=True)
-class _Arrival:
+class _Arrival(NamedTuple):
     """What the request brought: the consent in effect and the cookies the browser sent."""
 
     state: ConsentState
     cookies: dict[str, str]
     refused: tuple[str, ...]
+    unknown: tuple[str, ...]
     registry: Registry
+    rules: Rules
+
+
+class _Reading(NamedTuple):
+    """What one Cookie header means, while the registry, policy numbers and minute hold."""
+
+    stamp: tuple[Registry, dict[str, int], int]
+    state: ConsentState
+    refused: tuple[str, ...]
+    unknown: tuple[str, ...]
+    rules: Rules
+
+
+MAX_READINGS = 4096
+_readings: dict[tuple[str, str], _Reading] = {}
+
+
+def forget_readings(**kwargs: object) -> None:
+    """Drop every remembered reading (a setting changed, or a test begins)."""
+    _readings.clear()
 
 
 class ConsentMiddleware:
@@ -60,7 +80,7 @@ class ConsentMiddleware:
         arrival = self._arrive(request, request.COOKIES)
         gpc_consent = record_gpc(request) if gpc_due(request) else None
         if gpc_consent is not None:
-            arrival = self._arrive(request, arrival.cookies)
+            arrival = self._arrive(request, arrival.cookies, fresh=True)
         response = self.get_response(request)
         assert isinstance(response, HttpResponseBase)
         self._leave(request, response, arrival, gpc_consent)
@@ -77,7 +97,7 @@ class ConsentMiddleware:
         if gpc_due(request):
             gpc_consent = await sync_to_async(record_gpc)(request)
         if gpc_consent is not None:
-            arrival = self._arrive(request, arrival.cookies)
+            arrival = self._arrive(request, arrival.cookies, fresh=True)
         response = self.get_response(request)
         assert not isinstance(response, HttpResponseBase)
         response = await response
@@ -87,14 +107,35 @@ class ConsentMiddleware:
         return response
 
     @staticmethod
-    def _arrive(request: HttpRequest, cookies: dict[str, str]) -> _Arrival:
+    def _arrive(request: HttpRequest, cookies: dict[str, str], *, fresh: bool = False) -> _Arrival:
         """Hide the cookies the consent in effect refuses from the view and what follows."""
-        state = get_state(request)
         registry = get_registry()
-        refused = enforcement.refused(cookies, state.choices, registry)
-        if refused:
-            request.COOKIES = {name: v for name, v in cookies.items() if name not in refused}
-        return _Arrival(state, cookies, tuple(refused), registry)
+        # A browser sends the same Cookie header page after page: read it once per registry,
+        # policy numbers and minute (the consent cookie's expiry), not once per request.
+        key = (request.META.get("HTTP_COOKIE", ""), request.META.get("HTTP_SEC_GPC", ""))
+        stamp = (registry, LATEST_MATERIAL.get(), int(time.time()) // 60)
+        reading = None if fresh else _readings.get(key)
+        if reading is None or reading.stamp != stamp:
+            state = get_state(request)
+            rules = registry.rules(state.choices)
+            refused, unknown = [], []
+            for name in cookies:
+                party, known = registry.classify(name)
+                if party not in rules.kept:
+                    refused.append(name)
+                if not known:
+                    unknown.append(name)
+            reading = _Reading(stamp, state, tuple(refused), tuple(unknown), rules)
+            if not fresh:
+                if len(_readings) >= MAX_READINGS:
+                    _readings.clear()
+                _readings[key] = reading
+        request._consent_state = reading.state  # type: ignore[attr-defined]
+        if reading.refused:
+            request.COOKIES = {n: v for n, v in cookies.items() if n not in reading.refused}
+        return _Arrival(
+            reading.state, cookies, reading.refused, reading.unknown, registry, reading.rules
+        )
 
     @staticmethod
     def _leave(
@@ -113,20 +154,23 @@ class ConsentMiddleware:
             return
         # The view may have recorded a decision: from this response on, that is what counts.
         state = get_state(request)
-        downgrade = conf.CONSENT_DOWNGRADE_PERSISTENT
-        set_names = enforcement.enforce_set_cookies(
-            response, state.choices, registry, downgrade=downgrade
-        )
-        enforcement.expire(response, _to_expire(arrival, state, registry), registry)
-        hosts = enforcement.allowed_hosts(state.choices, registry)
+        unknown = arrival.unknown
+        if response.cookies or enforcement.RAW_HEADER in response.headers:
+            set_names = enforcement.enforce_set_cookies(
+                response, state.choices, registry, downgrade=conf.CONSENT_DOWNGRADE_PERSISTENT
+            )
+            unknown = (*unknown, *(name for name in set_names if not registry.knows(name)))
+        expired = _to_expire(arrival, state, registry)
+        if expired:
+            enforcement.expire(response, expired, registry)
+        rules = arrival.rules if state is arrival.state else registry.rules(state.choices)
+        hosts = rules.hosts
         if hosts:
             directives = getattr(settings, "CONTENT_SECURITY_POLICY", {}).get("DIRECTIVES", {})
             enforcement.allow_hosts_in_csp(response, hosts, directives)
-        unknown = [name for name in (*arrival.cookies, *set_names) if not registry.knows(name)]
         if unknown:
             sightings.note(unknown, request.path)
-        # What a page shows (the banner, the switches) depends on the consent cookie.
-        patch_vary_headers(response, ("Cookie",))
+        _vary_on_cookie(response)
 
 
 def _to_expire(arrival: _Arrival, state: ConsentState, registry: Registry) -> list[str]:
@@ -138,6 +182,21 @@ def _to_expire(arrival: _Arrival, state: ConsentState, registry: Registry) -> li
         *enforcement.refused(arrival.cookies, state.choices, registry),
         *enforcement.withdrawn_persistent(arrival.cookies, before, state.choices, registry),
     ]
+
+
+def _vary_on_cookie(response: HttpResponseBase) -> None:
+    """What a page shows (the banner, the switches) depends on the consent cookie.
+
+    Written by hand rather than with patch_vary_headers, which costs a regex split and a join on
+    every response.
+    """
+    vary = response.headers.get("Vary")
+    if not vary:
+        response.headers["Vary"] = "Cookie"
+        return
+    fields = vary.lower().replace(" ", "").split(",")
+    if "cookie" not in fields and "*" not in fields:
+        response.headers["Vary"] = f"{vary}, Cookie"
 
 
 def _refresh() -> None:

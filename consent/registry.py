@@ -9,15 +9,16 @@ the cache) reloads it within a second.
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from cookie_consent.models import Cookie, CookieGroup
 from django.template.loader import render_to_string
 
 from iportalis.snapshots import Snapshot
 
-from .categories import CATEGORIES, FIRST_PARTY, NECESSARY, PARTIES
+from .categories import CATEGORIES, FIRST_PARTY, NECESSARY, PARTIES, allows
 from .conf import conf
 from .models import SITE_PROVIDER, Service
 
@@ -58,6 +59,7 @@ class Registry:
     hosts: dict[str, tuple[str, ...]]  # party -> hosts its services load from
     _found: dict[str, KnownCookie | None] = field(default_factory=dict, compare=False, repr=False)
     _parties: dict[str, tuple[str, bool]] = field(default_factory=dict, compare=False, repr=False)
+    _rules: dict[tuple[bool, ...], Rules] = field(default_factory=dict, compare=False, repr=False)
 
     def category(self, slug: str) -> Category | None:
         return next((c for c in self.categories if c.slug == slug), None)
@@ -79,12 +81,13 @@ class Registry:
 
         The consent cookie is necessary whatever the registry says: without it no choice sticks.
         """
-        return self._classify(name)[0]
+        return self.classify(name)[0]
 
     def knows(self, name: str) -> bool:
-        return self._classify(name)[1]
+        return self.classify(name)[1]
 
-    def _classify(self, name: str) -> tuple[str, bool]:
+    def classify(self, name: str) -> tuple[str, bool]:
+        """Return a cookie name's party, and whether the registry knows the name."""
         # Every request asks this of every cookie it carries, hence the memo.
         try:
             return self._parties[name]
@@ -98,6 +101,27 @@ class Registry:
         if len(self._parties) < MAX_REMEMBERED_NAMES:
             self._parties[name] = answer
         return answer
+
+    def rules(self, choices: Mapping[str, bool]) -> Rules:
+        """Return what a set of choices allows, worked out once per combination."""
+        key = tuple(choices[slug] for slug in CATEGORIES)
+        try:
+            return self._rules[key]
+        except KeyError:
+            pass
+        kept = frozenset(
+            party
+            for party in PARTIES
+            if allows(choices, party, persistent=False) or allows(choices, party, persistent=True)
+        )
+        hosts = tuple(h for party in PARTIES if choices[party] for h in self.hosts.get(party, ()))
+        rules = self._rules[key] = Rules(kept, hosts)  # at most 2**5 keys
+        return rules
+
+
+class Rules(NamedTuple):
+    kept: frozenset[str]  # parties whose cookies may exist, in some consented lifetime
+    hosts: tuple[str, ...]  # hosts of the services of consented parties
 
 
 def load_registry() -> Registry:

@@ -18,12 +18,14 @@ def django_db_setup(django_db_setup, django_db_blocker):
 def fresh_cache():
     """Each test starts with an empty cache, reads the registry and policy numbers afresh, and
     has no unknown cookie names waiting to be written."""
+    from consent.middleware import forget_readings
     from consent.registry import REGISTRY
     from consent.unknown import sightings
     from policy.models import LATEST_MATERIAL
 
     cache.clear()
     sightings.forget()
+    forget_readings()
     REGISTRY.clear_local()
     LATEST_MATERIAL.clear_local()
     yield

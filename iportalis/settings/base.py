@@ -105,10 +105,17 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 
+# django-cookie-consent provides the registry's catalogue; its own consent log is not used (ours is
+# ConsentRecord), so its admin stays hidden.
+COOKIE_CONSENT_LOG_ENABLED = False
+
 # The policy's table of cookies in use comes from the consent app's registry.
 POLICY_COOKIE_TABLE = "consent.registry.cookie_table_html"
 
 # Consent: see consent/conf.py. Set both keys in production, independently of SECRET_KEY.
+# Every request reads the first two; Django caches a setting that exists, not a default.
+CONSENT_COOKIE_NAME = "iportalis_consent"
+CONSENT_DOWNGRADE_PERSISTENT = True
 CONSENT_INTEGRITY_KEY = os.environ.get("CONSENT_INTEGRITY_KEY", "")
 CONSENT_IP_KEY = os.environ.get("CONSENT_IP_KEY", "")
 CONSENT_MAX_AGE = env_int("CONSENT_MAX_AGE", 60 * 60 * 24 * 365)
