@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
-from django.urls import URLPattern
+from django.urls import URLPattern, path
+
+from . import audit_views, statistics
 
 app_name = "audit"
 
-urlpatterns: list[URLPattern] = []
+urlpatterns: list[URLPattern] = [
+    path("statistics/", statistics.statistics_view, name="statistics"),
+    path("consents.csv", audit_views.export, {"fmt": "csv"}, name="export_csv"),
+    path("consents.jsonl", audit_views.export, {"fmt": "jsonl"}, name="export_jsonl"),
+    path("verify/", audit_views.verify, name="verify"),
+]

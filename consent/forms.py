@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from django import forms
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
 from .categories import OPTIONAL
@@ -30,3 +33,72 @@ class DecisionForm(forms.Form):
 
     def chosen(self) -> dict[str, bool]:
         return {slug: self.cleaned_data[slug] for slug in OPTIONAL}
+
+
+def parse_moment(value: str) -> datetime:
+    """Return the UTC time an auditor means by `2026-01-31` (midnight UTC) or an ISO 8601 date
+    and time (UTC unless it names an offset). Raise ValueError for anything else.
+    """
+    parsed = parse_datetime(value.strip())
+    if parsed is None:
+        raise ValueError(value)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+class MomentField(forms.Field):
+    """A time typed by a person, read by `parse_moment`: commands and pages accept the same."""
+
+    default_error_messages = {
+        "invalid": _(
+            "Enter a date such as 2026-01-31 or a date and time such as 2026-01-31T12:00:00Z."
+        ),
+    }
+
+    def to_python(self, value: Any) -> datetime | None:
+        if value in self.empty_values:
+            return None
+        try:
+            return parse_moment(str(value))
+        except ValueError:
+            raise ValidationError(self.error_messages["invalid"], code="invalid") from None
+
+
+class TimeRangeForm(forms.Form):
+    """A period of the consent log: from `since` (included) to `until` (excluded), either open."""
+
+    since = MomentField(
+        label=_("Since"), required=False, help_text=_("Included. Empty: from the beginning.")
+    )
+    until = MomentField(
+        label=_("Until"), required=False, help_text=_("Excluded. Empty: up to now.")
+    )
+
+    def clean(self) -> dict[str, Any] | None:
+        cleaned = super().clean()
+        since, until = self.cleaned_data.get("since"), self.cleaned_data.get("until")
+        if since is not None and until is not None and since >= until:
+            raise ValidationError(_("“Since” must be earlier than “until”."), code="empty_range")
+        return cleaned
+
+
+class ExportForm(TimeRangeForm):
+    """What an export may be narrowed to, besides its period."""
+
+    consent_id = forms.UUIDField(label=_("Consent ID"), required=False)
+    policy_version = forms.IntegerField(label=_("Policy version"), required=False, min_value=1)
+
+
+def error_text(form: forms.Form, options: bool = False) -> str:
+    """Return a form's errors one to a line, each after the query parameter it is about, or the
+    command-line option with `options` (`--consent-id`).
+    """
+    lines: list[str] = []
+    for field, errors in form.errors.items():
+        if field == NON_FIELD_ERRORS:
+            name = ""
+        else:
+            name = f"--{field.replace('_', '-')}: " if options else f"{field}: "
+        lines.extend(f"{name}{error}" for error in errors)
+    return "\n".join(lines)

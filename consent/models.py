@@ -128,6 +128,11 @@ class ConsentRecord(models.Model):
     class Meta:
         verbose_name = _("consent record")
         verbose_name_plural = _("consent records")
+        permissions = [
+            ("export_consentrecord", "Can export consent records"),
+            ("verify_consentrecord", "Can verify the consent log"),
+            ("view_statistics", "Can view consent statistics"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["chain", "seq"], name="consent_record_chain_seq"),
             models.CheckConstraint(condition=models.Q(necessary=True), name="consent_necessary_on"),
@@ -179,3 +184,32 @@ class UnknownCookie(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ChainCheckpoint(models.Model):
+    """Where a hash chain begins after a retention purge removed its oldest records.
+
+    `seq` and `hash` are those of the last record removed, so the first remaining record still
+    links to something verifiable. `signature` is an HMAC with the integrity key, so that whoever
+    deletes records without the key cannot pass the deletion off as a purge. Checkpoints are
+    never changed: each purge adds one per chain it cut (docs/integrity.md, "Retention purge").
+    """
+
+    chain = models.SmallIntegerField(_("chain"))
+    seq = models.BigIntegerField(_("last purged seq"))
+    hash = models.CharField(_("last purged hash"), max_length=64)
+    purged_before = models.DateTimeField(_("purged records created before"))
+    purged_at = models.DateTimeField(_("purged at"))
+    records = models.BigIntegerField(_("records purged"))
+    signature = models.CharField(_("signature"), max_length=64)
+
+    class Meta:
+        verbose_name = _("chain checkpoint")
+        verbose_name_plural = _("chain checkpoints")
+        ordering = ["chain", "-seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["chain", "seq"], name="consent_checkpoint_chain_seq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"chain {self.chain} purged up to seq {self.seq}"

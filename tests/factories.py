@@ -67,6 +67,18 @@ def make_record(consent_id=None, event="accept_all", surface="banner", choices=N
     )
 
 
+def make_auditor(username: str = "auditor") -> User:
+    """Return a staff user whose only permissions come from the Auditors group."""
+    from django.apps import apps
+
+    from consent.auditors import create_auditors_group
+
+    user = User.objects.create_user(username, password="not-a-real-password", is_staff=True)
+    # Live-server tests start from an emptied database, without the migration's group.
+    user.groups.add(create_auditors_group(apps))
+    return user
+
+
 def make_consent_cookie(*consented: str, policy_version: int | None = None) -> str:
     """Return a signed consent cookie value consenting to exactly these optional categories."""
     import datetime

@@ -1,0 +1,55 @@
+"""Auditors' pages: the consent log as a download, and a check of its integrity."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.decorators import permission_required
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseBase
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from .export import records, streaming_response
+from .forms import ExportForm, TimeRangeForm, error_text
+from .integrity import verify_log
+
+
+@staff_member_required
+@permission_required("consent.export_consentrecord", raise_exception=True)
+@require_GET
+def export(request: HttpRequest, fmt: str) -> HttpResponseBase:
+    """Stream the records of a period (`since`, `until`), optionally of one `consent_id` or one
+    `policy_version` number, as CSV or JSON Lines.
+    """
+    form = ExportForm(request.GET)
+    if not form.is_valid():
+        message = _("This export cannot be made:") + "\n" + error_text(form) + "\n"
+        return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
+    filename = f"consent-records-{timezone.now():%Y%m%dT%H%M%SZ}.{fmt}"
+    return streaming_response(records(**form.cleaned_data), fmt, filename)
+
+
+@never_cache
+@staff_member_required
+@permission_required("consent.verify_consentrecord", raise_exception=True)
+@require_GET
+def verify(request: HttpRequest) -> HttpResponse:
+    """Verify the whole log, or a period of it, and show where each chain ends or breaks.
+
+    Verifying is read-only, so the form is a GET. It runs in this process; for the whole of a
+    large log, `manage.py verify_consents` uses every CPU.
+    """
+    form = TimeRangeForm(request.GET or None)
+    context = {
+        **admin.site.each_context(request),
+        "title": _("Verify the consent log"),
+        "form": form,
+    }
+    if form.is_bound and not form.is_valid():
+        return render(request, "consent/audit/verify.html", context, status=400)
+    if form.is_bound:
+        context["report"] = verify_log(**form.cleaned_data)
+    return render(request, "consent/audit/verify.html", context)
