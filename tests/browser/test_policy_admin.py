@@ -28,6 +28,9 @@ def test_admin_clones_edits_and_publishes_version_2_in_the_browser(page, seed_po
     expect(page.locator(".messagelist")).to_contain_text("was changed successfully")
 
     run_action(page, "(draft, en)", "publish")
+    expect(page.locator(".diff ins")).to_contain_text("small text file")
+    expect(page.locator("#content-main")).to_contain_text("Material: every visitor is asked")
+    page.get_by_role("button", name="Yes, publish").click()
     expect(page.locator(".messagelist")).to_contain_text("Published 1 version.")
 
     page.goto("/cookie-policy/")

@@ -42,8 +42,14 @@ def test_admin_clones_edits_and_publishes_version_2(admin_client):
     )
     assert response.status_code == 302
 
+    response = admin_client.post(CHANGELIST, {"action": "publish", "_selected_action": [draft.pk]})
+    assert "Yes, publish" in response.content.decode()
+    assert PolicyVersion.objects.get(pk=draft.pk).status == PolicyVersion.Status.DRAFT
+
     response = admin_client.post(
-        CHANGELIST, {"action": "publish", "_selected_action": [draft.pk]}, follow=True
+        CHANGELIST,
+        {"action": "publish", "_selected_action": [draft.pk], "post": "yes"},
+        follow=True,
     )
     assert "Published 1 version." in response.content.decode()
     assert "already published" not in response.content.decode()
@@ -120,7 +126,12 @@ def test_staff_without_publish_permission_cannot_publish(client):
 
     page = client.get(CHANGELIST).content.decode()
     assert 'value="publish"' not in page
-    client.post(CHANGELIST, {"action": "publish", "_selected_action": [draft.pk]})
+    client.post(CHANGELIST, {"action": "publish", "_selected_action": [draft.pk], "post": "yes"})
+    assert client.get(f"{CHANGELIST}{draft.pk}/publish/").status_code == 403
+    assert client.post(f"{CHANGELIST}{draft.pk}/publish/").status_code == 403
+    assert 'href="/admin/policy/policyversion/' + f'{draft.pk}/publish/"' not in (
+        client.get(change_url(draft)).content.decode()
+    )
 
     assert PolicyVersion.objects.get(pk=draft.pk).status == PolicyVersion.Status.DRAFT
 
@@ -151,3 +162,92 @@ def test_preview_needs_admin_permission(client):
     client.force_login(make_staff(username="nobody"))
 
     assert client.get(f"{CHANGELIST}{draft.pk}/preview/").status_code == 403
+
+
+def edited_draft(**overrides):
+    seed = PolicyVersion.objects.get(number=1)
+    body = seed.body.replace("small piece of data", "small text file")
+    return make_draft(body=body, **overrides)
+
+
+def test_publishing_asks_first_showing_number_material_flag_date_and_diff(admin_client):
+    draft = edited_draft(material=False, effective_date="2026-12-01", summary="Plainer words.")
+
+    page = admin_client.post(
+        CHANGELIST, {"action": "publish", "_selected_action": [draft.pk]}
+    ).content.decode()
+
+    assert "Version 2" in page
+    assert "Not material: visitors are not asked again." in page
+    assert '<time datetime="2026-12-01">1 December 2026</time>' in page
+    assert "Plainer words." in page
+    assert "small text file" in page.split("<ins>")[1].split("</ins>")[0]
+    assert "small piece of data" in page.split("<del>")[1].split("</del>")[0]
+    assert f'name="_selected_action" value="{draft.pk}"' in page
+    assert PolicyVersion.objects.get(pk=draft.pk).status == PolicyVersion.Status.DRAFT
+
+
+def test_a_drafts_publish_page_confirms_on_get_and_publishes_on_post(admin_client):
+    draft = edited_draft(material=True)
+    url = f"{CHANGELIST}{draft.pk}/publish/"
+    assert f'href="{url}"' in admin_client.get(change_url(draft)).content.decode()
+
+    page = admin_client.get(url).content.decode()
+    assert "Material: every visitor is asked for consent again." in page
+    assert f'action="{url}"' in page
+    assert PolicyVersion.objects.get(pk=draft.pk).status == PolicyVersion.Status.DRAFT
+
+    response = admin_client.post(url, follow=True)
+    assert "Published 1 version." in response.content.decode()
+    published = PolicyVersion.objects.get(pk=draft.pk)
+    assert (published.status, published.number) == (PolicyVersion.Status.PUBLISHED, 2)
+    assert admin_client.get(url).status_code == 404
+
+
+def test_a_drafts_changes_page_shows_it_against_the_published_version(admin_client):
+    draft = edited_draft()
+    url = f"{CHANGELIST}{draft.pk}/changes/"
+    assert f'href="{url}"' in admin_client.get(change_url(draft)).content.decode()
+
+    page = admin_client.get(url).content.decode()
+
+    assert "Against the published version 1" in page
+    assert "small text file" in page.split("<ins>")[1]
+    seed = PolicyVersion.objects.get(number=1)
+    assert admin_client.get(f"{CHANGELIST}{seed.pk}/changes/").status_code == 404
+
+
+def test_the_first_draft_in_a_language_says_so(admin_client):
+    draft = make_draft(language="de")
+
+    page = admin_client.get(f"{CHANGELIST}{draft.pk}/publish/").content.decode()
+
+    assert "this will be the first version" in page
+    assert "Version 1" in page
+
+
+def test_a_published_versions_page_clones_it_into_a_draft(admin_client):
+    seed = PolicyVersion.objects.get(number=1)
+    clone_url = f"{CHANGELIST}{seed.pk}/clone/"
+    page = admin_client.get(change_url(seed)).content.decode()
+    assert f'<form method="post" action="{clone_url}">' in page
+
+    assert admin_client.get(clone_url).status_code == 405
+    response = admin_client.post(clone_url)
+
+    draft = PolicyVersion.objects.drafts().get()
+    assert response["Location"] == change_url(draft)
+    assert (draft.body, draft.language) == (seed.body, "en")
+    again = admin_client.post(clone_url, follow=True).content.decode()
+    assert "There is already a draft in this language." in again
+    assert PolicyVersion.objects.drafts().count() == 1
+
+
+def test_staff_who_may_not_add_cannot_clone(client):
+    client.force_login(make_staff("policy.view_policyversion"))
+    seed = PolicyVersion.objects.get(number=1)
+
+    page = client.get(change_url(seed)).content.decode()
+    assert "/clone/" not in page
+    assert client.post(f"{CHANGELIST}{seed.pk}/clone/").status_code == 403
+    assert not PolicyVersion.objects.drafts().exists()

@@ -1,0 +1,578 @@
+"""The admin for the cookie registry and the consent log.
+
+The registry (categories, services, cookies, unknown cookies) is edited here; saving any of it
+drops the cached registry (signals in apps.py). Consent records are read-only for everyone,
+superusers included: the database refuses to change them, and the admin does not pretend otherwise.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+import uuid
+from typing import Any
+
+from cookie_consent.models import Cookie, CookieGroup
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import ChangeList
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db import connection, transaction
+from django.db.models import Count, Q, QuerySet
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseRedirect,
+    StreamingHttpResponse,
+)
+from django.template.loader import render_to_string
+from django.urls import URLPattern, path, reverse
+from django.utils import timezone
+from django.utils.functional import cached_property
+from django.utils.html import format_html_join
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
+
+from .categories import CATEGORIES, FIRST_PARTY, NECESSARY, PARTIES, THIRD_PARTY
+from .models import ChainCheckpoint, ConsentRecord, RegisteredCookie, Service, UnknownCookie
+
+# django-cookie-consent's own admins allow any category and cookies without our details.
+admin.site.unregister(CookieGroup)
+admin.site.unregister(Cookie)
+
+# RFC 6265 token characters (which include `*`, used here for patterns).
+COOKIE_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+HOST_NAME = re.compile(r"^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$")
+
+
+def party_groups() -> QuerySet[CookieGroup]:
+    groups: QuerySet[CookieGroup] = CookieGroup.objects.filter(varname__in=PARTIES)
+    return groups.order_by("ordering")
+
+
+# Categories ---------------------------------------------------------------------------------
+
+
+class CategoryForm(forms.ModelForm[CookieGroup]):
+    name = forms.CharField(label=_("name"), max_length=100)  # required, unlike the library's
+
+
+@admin.register(CookieGroup)
+class CategoryAdmin(admin.ModelAdmin[CookieGroup]):
+    """The five categories: their names and descriptions are editable; slugs and existence are not.
+
+    Forms, JSON, exports and the database all use the slugs, so none can be added, deleted or
+    re-slugged here.
+    """
+
+    form = CategoryForm
+    list_display = ["name", "varname", "is_required", "cookie_count"]
+    fields = ["varname", "name", "description", "is_required"]
+    readonly_fields = ["varname", "is_required"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[CookieGroup]:
+        return (
+            super()
+            .get_queryset(request)
+            .filter(varname__in=CATEGORIES)
+            .annotate(cookie_count=Count("cookie"))
+            .order_by("ordering")
+        )
+
+    @admin.display(description=_("cookies"), ordering="cookie_count")
+    def cookie_count(self, group: Any) -> int:
+        return int(group.cookie_count)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: CookieGroup | None = None) -> bool:
+        return False
+
+
+# Services and cookies -----------------------------------------------------------------------
+
+
+class RegisteredCookieForm(forms.ModelForm[RegisteredCookie]):
+    class Meta:
+        model = RegisteredCookie
+        fields = ["name", "cookiegroup", "service", "description", "duration", "path", "domain"]
+        labels = {"cookiegroup": _("category"), "description": _("purpose")}
+        help_texts = {
+            "name": _("A name with * is a pattern: intercom-id-* matches intercom-id-abc."),
+            "cookiegroup": _("Its party. Its lifetime is read from each Set-Cookie."),
+        }
+
+    def clean_name(self) -> str:
+        name: str = self.cleaned_data["name"]
+        if not COOKIE_NAME.match(name):
+            raise ValidationError(_("Not a cookie name: use no spaces, quotes, commas or ;=."))
+        return name
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        service, group = cleaned.get("service"), cleaned.get("cookiegroup")
+        # The cookie table and the CSP both assume a service's cookies share its party.
+        if service is not None and group is not None and service.category_id != group.pk:
+            self.add_error(
+                "cookiegroup",
+                _("%(service)s is %(category)s; its cookies must be too.")
+                % {"service": service, "category": service.category},
+            )
+        return cleaned
+
+
+class NeedsDetailsFilter(admin.SimpleListFilter):
+    """Cookies classified in one click have no purpose or duration until someone adds them."""
+
+    title = _("details")
+    parameter_name = "details"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [("missing", _("Purpose or duration missing"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() == "missing":
+            return queryset.filter(Q(description="") | Q(duration=""))
+        return queryset
+
+
+class PartyFieldMixin:
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "cookiegroup":
+            kwargs["queryset"] = party_groups()
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)  # type: ignore[misc]
+
+
+@admin.register(RegisteredCookie)
+class RegisteredCookieAdmin(PartyFieldMixin, admin.ModelAdmin[RegisteredCookie]):
+    form = RegisteredCookieForm
+    list_display = ["name", "cookiegroup", "service", "duration", "path", "domain"]
+    list_select_related = ["cookiegroup", "service"]
+    list_filter = ["cookiegroup", "service", NeedsDetailsFilter]
+    search_fields = ["name", "description", "service__name", "service__provider"]
+    ordering = ["cookiegroup__ordering", "name"]
+
+
+class RegisteredCookieInline(PartyFieldMixin, admin.TabularInline[RegisteredCookie, Service]):
+    model = RegisteredCookie
+    form = RegisteredCookieForm
+    fields = ["name", "cookiegroup", "description", "duration", "path", "domain"]
+    extra = 0
+
+
+class ServiceForm(forms.ModelForm[Service]):
+    def clean_hosts(self) -> list[str]:
+        hosts = [host.strip().lower() for host in self.cleaned_data["hosts"]]
+        # Hosts go into the Content-Security-Policy header as they are.
+        bad = [host for host in hosts if not HOST_NAME.match(host)]
+        if bad:
+            raise ValidationError(
+                _("Not a host name: %(hosts)s. Write js.example.com or *.example.com.")
+                % {"hosts": ", ".join(bad)}
+            )
+        return hosts
+
+
+@admin.register(Service)
+class ServiceAdmin(admin.ModelAdmin[Service]):
+    form = ServiceForm
+    list_display = ["name", "provider", "category", "host_list"]
+    list_select_related = ["category"]
+    list_filter = ["category"]
+    search_fields = ["name", "provider", "purpose"]
+    fields = ["name", "provider", "category", "purpose", "hosts"]
+    inlines = [RegisteredCookieInline]
+
+    @admin.display(description=_("hosts"))
+    def host_list(self, service: Service) -> str:
+        return ", ".join(service.hosts) or "—"
+
+
+# Unknown cookies ----------------------------------------------------------------------------
+
+CLASSIFY_CHOICES = {
+    NECESSARY: _("Necessary"),
+    FIRST_PARTY: _("First-party"),
+    THIRD_PARTY: _("Third-party"),
+}
+
+
+@admin.register(UnknownCookie)
+class UnknownCookieAdmin(admin.ModelAdmin[UnknownCookie]):
+    """Names the middleware met outside the registry, classified here in one click.
+
+    Classifying registers the name in a category and removes it from this list, in one
+    transaction; the new cookie then needs its purpose and duration filled in.
+    """
+
+    list_display = ["name", "count", "first_seen", "last_seen", "example_path"]
+    search_fields = ["name", "example_path"]
+    readonly_fields = ["name", "count", "first_seen", "last_seen", "example_path"]
+    actions = ["classify_as_necessary", "classify_as_first_party", "classify_as_third_party"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_classify_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perms(
+            ["consent.add_registeredcookie", "consent.delete_unknowncookie"]
+        )
+
+    def get_list_display(self, request: HttpRequest) -> list[Any]:
+        if self.has_classify_permission(request):
+            return [*self.list_display, "classify_buttons"]
+        return list(self.list_display)
+
+    @admin.display(description=_("classify as"))
+    def classify_buttons(self, unknown: UnknownCookie) -> SafeString:
+        # The changelist sits inside the actions <form>, which carries the CSRF token; each
+        # button sends that form to this row's classify URL instead. No JavaScript needed.
+        url = reverse("admin:consent_unknowncookie_classify", args=[unknown.pk])
+        return format_html_join(
+            " ",
+            '<button type="submit" class="button" formaction="{}" name="category" value="{}"'
+            ' aria-label="{}">{}</button>',
+            (
+                (url, slug, f"{label}: {unknown.name}", label)
+                for slug, label in CLASSIFY_CHOICES.items()
+            ),
+        )
+
+    def get_urls(self) -> list[URLPattern]:
+        classify = self.admin_site.admin_view(require_POST(self.classify_view))
+        return [
+            path("<int:pk>/classify/", classify, name="consent_unknowncookie_classify"),
+            *super().get_urls(),
+        ]
+
+    def classify_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        if not self.has_classify_permission(request):
+            raise PermissionDenied
+        slug = request.POST.get("category", "")
+        if slug not in CLASSIFY_CHOICES:
+            return HttpResponseBadRequest(gettext("Unknown category."))
+        created = self.classify(request, UnknownCookie.objects.filter(pk=pk), slug)
+        if not created:
+            return HttpResponseRedirect(reverse("admin:consent_unknowncookie_changelist"))
+        return HttpResponseRedirect(
+            reverse("admin:consent_registeredcookie_change", args=[created[0].pk])
+        )
+
+    def classify(
+        self, request: HttpRequest, queryset: QuerySet[UnknownCookie], slug: str
+    ) -> list[RegisteredCookie]:
+        """Register each unknown name in the category and forget it as unknown, all or nothing."""
+        group = CookieGroup.objects.get(varname=slug)
+        created: list[RegisteredCookie] = []
+        with transaction.atomic():
+            unknowns = list(queryset.select_for_update().order_by("pk"))
+            for unknown in unknowns:
+                if Cookie.objects.filter(name=unknown.name).exists():
+                    self.message_user(
+                        request,
+                        gettext("Already in the registry: %(name)s.") % {"name": unknown.name},
+                        messages.WARNING,
+                    )
+                    continue
+                cookie = RegisteredCookie.objects.create(
+                    name=unknown.name, cookiegroup=group, path="/", domain="", duration=""
+                )
+                self.log_addition(request, cookie, [{"added": {}}])
+                created.append(cookie)
+            classified = UnknownCookie.objects.filter(pk__in=[u.pk for u in unknowns])
+            self.log_deletions(request, classified)
+            classified.delete()
+        if not unknowns:
+            self.message_user(request, gettext("Already classified."), messages.WARNING)
+        if created:
+            self.message_user(
+                request,
+                gettext("Registered %(names)s as %(category)s. Fill in purpose and duration.")
+                % {"names": ", ".join(c.name for c in created), "category": group.name},
+                messages.SUCCESS,
+            )
+        return created
+
+    def _classify_action(
+        self, request: HttpRequest, queryset: QuerySet[UnknownCookie], slug: str
+    ) -> HttpResponse | None:
+        if not self.classify(request, queryset, slug):
+            return None
+        url = reverse("admin:consent_registeredcookie_changelist")
+        return HttpResponseRedirect(f"{url}?{NeedsDetailsFilter.parameter_name}=missing")
+
+    @admin.action(description=_("Classify as necessary"), permissions=["classify"])
+    def classify_as_necessary(
+        self, request: HttpRequest, queryset: QuerySet[UnknownCookie]
+    ) -> HttpResponse | None:
+        return self._classify_action(request, queryset, NECESSARY)
+
+    @admin.action(description=_("Classify as first-party"), permissions=["classify"])
+    def classify_as_first_party(
+        self, request: HttpRequest, queryset: QuerySet[UnknownCookie]
+    ) -> HttpResponse | None:
+        return self._classify_action(request, queryset, FIRST_PARTY)
+
+    @admin.action(description=_("Classify as third-party"), permissions=["classify"])
+    def classify_as_third_party(
+        self, request: HttpRequest, queryset: QuerySet[UnknownCookie]
+    ) -> HttpResponse | None:
+        return self._classify_action(request, queryset, THIRD_PARTY)
+
+
+# Consent records ----------------------------------------------------------------------------
+
+
+class DateRangeFilter(admin.FieldListFilter):
+    """Typed-in first and last days (inclusive, UTC) for a log far too long to click through."""
+
+    template = "consent/admin/date_range_filter.html"
+
+    def __init__(
+        self,
+        field: Any,
+        request: HttpRequest,
+        params: dict[str, Any],
+        model: Any,
+        model_admin: Any,
+        field_path: str,
+    ) -> None:
+        self.start_param, self.end_param = f"{field_path}__gte", f"{field_path}__lte"
+        super().__init__(field, request, params, model, model_admin, field_path)
+
+    def expected_parameters(self) -> list[str | None]:
+        return [self.start_param, self.end_param]
+
+    def value(self, param: str) -> str:
+        values = self.used_parameters.get(param)
+        return str(values[-1]) if isinstance(values, list) and values else ""
+
+    def day(self, param: str) -> datetime.date | None:
+        try:
+            day: datetime.date | None = forms.DateField(required=False).clean(self.value(param))
+        except ValidationError as error:
+            # The changelist answers this with its "invalid filter" page instead of a 500.
+            raise IncorrectLookupParameters(error) from error
+        return day
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        start, end = self.day(self.start_param), self.day(self.end_param)
+        if start is not None:
+            queryset = queryset.filter(**{self.start_param: start_of(start)})
+        if end is not None:
+            lt = f"{self.field_path}__lt"
+            queryset = queryset.filter(**{lt: start_of(end + datetime.timedelta(days=1))})
+        return queryset
+
+    def choices(self, changelist: ChangeList) -> Any:
+        own = [self.start_param, self.end_param]
+        yield {
+            "start_param": self.start_param,
+            "end_param": self.end_param,
+            "start": self.value(self.start_param),
+            "end": self.value(self.end_param),
+            "others": [
+                (name, value)
+                for name, values in changelist.filter_params.items()
+                if name not in own
+                for value in values
+            ],
+            "clear": changelist.get_query_string(remove=own),
+            "selected": bool(self.used_parameters),
+        }
+
+
+def start_of(day: datetime.date) -> datetime.datetime:
+    return datetime.datetime.combine(day, datetime.time.min, tzinfo=datetime.UTC)
+
+
+class EstimatedCountPaginator(Paginator):  # type: ignore[type-arg]
+    """Count an unfiltered log from PostgreSQL's statistics: COUNT(*) over millions is slow."""
+
+    EXACT_BELOW = 100_000
+
+    @cached_property
+    def count(self) -> int:
+        queryset = self.object_list
+        if isinstance(queryset, QuerySet) and not queryset.query.where:
+            table = queryset.model._meta.db_table
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [table])
+                row = cursor.fetchone()
+            if row and row[0] >= self.EXACT_BELOW:
+                return int(row[0])
+        return int(super().count)
+
+
+@admin.register(ConsentRecord)
+class ConsentRecordAdmin(admin.ModelAdmin[ConsentRecord]):
+    """The consent log, read-only for everyone; searchable by exact consent ID or record ID."""
+
+    list_display = [
+        "time",
+        "consent_id",
+        "event",
+        "surface",
+        "necessary",
+        "first_party",
+        "third_party",
+        "session",
+        "persistent",
+        "policy_version",
+    ]
+    list_select_related = ["policy_version"]
+    list_filter = [
+        ("created_at", DateRangeFilter),
+        "event",
+        "surface",
+        "first_party",
+        "third_party",
+        "session",
+        "persistent",
+        "gpc",
+        "policy_version",
+    ]
+    search_fields = ["consent_id"]
+    search_help_text = _("An exact consent ID or record number.")
+    ordering = ["-created_at", "-id"]
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
+    paginator = EstimatedCountPaginator
+    actions = ["export_csv", "export_jsonl"]
+    change_list_template = "consent/admin/consentrecord_change_list.html"
+    readonly_fields = ["exact_time", "history"]
+    fieldsets = [
+        (None, {"fields": ["id", "consent_id", "exact_time", "event", "surface"]}),
+        (
+            _("Choices"),
+            {"fields": ["necessary", "first_party", "third_party", "session", "persistent", "gpc"]},
+        ),
+        (_("Shown"), {"fields": ["policy_version", "policy_sha256", "language", "path"]}),
+        (_("Visitor"), {"fields": ["ip_hmac", "user_agent"]}),
+        (_("Integrity"), {"fields": ["chain", "seq", "prev_hash", "hash"]}),
+        (_("History of this consent ID"), {"fields": ["history"]}),
+    ]
+    HISTORY_LIMIT = 200
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_export_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("consent.export_consentrecord")
+
+    # Unambiguous times for auditors: ISO 8601 in UTC, whatever the admin's date format.
+    @admin.display(description=_("time (UTC)"), ordering="created_at")
+    def time(self, record: ConsentRecord) -> str:
+        return record.created_at.isoformat(sep=" ", timespec="seconds")
+
+    @admin.display(description=_("time (UTC)"))
+    def exact_time(self, record: ConsentRecord) -> str:
+        return record.created_at.isoformat(sep=" ")
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[ConsentRecord], search_term: str
+    ) -> tuple[QuerySet[ConsentRecord], bool]:
+        # Exact matches only, so that both use an index; a substring of a UUID column cannot.
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        try:
+            return queryset.filter(consent_id=uuid.UUID(term)), False
+        except ValueError:
+            pass
+        if term.isdigit() and int(term) < 2**63:
+            return queryset.filter(pk=int(term)), False
+        return queryset.none(), False
+
+    @admin.display(description=_("records"))
+    def history(self, record: ConsentRecord) -> str:
+        records = (
+            ConsentRecord.objects.filter(consent_id=record.consent_id)
+            .select_related("policy_version")
+            .order_by("created_at", "id")
+        )
+        shown = list(records[: self.HISTORY_LIMIT + 1])
+        changelist = reverse("admin:consent_consentrecord_changelist")
+        return render_to_string(
+            "consent/admin/consent_history.html",
+            {
+                "records": shown[: self.HISTORY_LIMIT],
+                "more": len(shown) > self.HISTORY_LIMIT,
+                "current": record,
+                "all_url": f"{changelist}?q={record.consent_id}",
+            },
+        )
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        return super().changelist_view(
+            request, {**(extra_context or {}), "audit_links": audit_links(request)}
+        )
+
+    @admin.action(description=_("Export selected as CSV"), permissions=["export"])
+    def export_csv(
+        self, request: HttpRequest, queryset: QuerySet[ConsentRecord]
+    ) -> StreamingHttpResponse:
+        return self._export(queryset, "csv")
+
+    @admin.action(description=_("Export selected as JSON Lines"), permissions=["export"])
+    def export_jsonl(
+        self, request: HttpRequest, queryset: QuerySet[ConsentRecord]
+    ) -> StreamingHttpResponse:
+        return self._export(queryset, "jsonl")
+
+    def _export(self, queryset: QuerySet[ConsentRecord], fmt: str) -> StreamingHttpResponse:
+        from .export import streaming_response
+
+        stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
+        response: StreamingHttpResponse = streaming_response(
+            queryset, fmt, f"consent-records-{stamp}.{fmt}"
+        )
+        return response
+
+
+@admin.register(ChainCheckpoint)
+class ChainCheckpointAdmin(admin.ModelAdmin[ChainCheckpoint]):
+    """Where each chain starts again after a retention purge; written by purge_consents only."""
+
+    list_display = ["chain", "seq", "records", "purged_before", "purged_at"]
+    list_filter = ["chain"]
+    ordering = ["-purged_at", "chain"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+def audit_links(request: HttpRequest) -> list[tuple[str, str]]:
+    """Return the audit pages this user may open, as (label, URL)."""
+    links = [
+        ("consent.export_consentrecord", _("Export as CSV"), "audit:export_csv"),
+        ("consent.export_consentrecord", _("Export as JSON Lines"), "audit:export_jsonl"),
+        ("consent.verify_consentrecord", _("Verify the log"), "audit:verify"),
+        ("consent.view_statistics", _("Statistics"), "audit:statistics"),
+    ]
+    return [
+        (str(label), reverse(name)) for perm, label, name in links if request.user.has_perm(perm)
+    ]
