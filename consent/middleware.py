@@ -89,8 +89,9 @@ class ConsentMiddleware:
         return response
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
-        if REGISTRY.due() or LATEST_MATERIAL.due():
-            # About once a second: reloading may query the database, which needs a thread.
+        if REGISTRY.due(within=0.1) or LATEST_MATERIAL.due(within=0.1):
+            # About once a second: reloading may query the database, which needs a thread. The
+            # margin keeps the snapshots fresh until _arrive below has read them.
             await sync_to_async(_refresh)()
         arrival = self._arrive(request, request.COOKIES)
         gpc_consent = None
@@ -200,8 +201,8 @@ def _vary_on_cookie(response: HttpResponseBase) -> None:
 
 
 def _refresh() -> None:
-    REGISTRY.get()
-    LATEST_MATERIAL.get()
+    REGISTRY.refresh()
+    LATEST_MATERIAL.refresh()
 
 
 def _is_exempt(request: HttpRequest) -> bool:

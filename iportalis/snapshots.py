@@ -37,10 +37,15 @@ class Snapshot(Generic[T]):
         self._entry: _Entry[T] | None = None
 
     def get(self) -> T:
+        entry = self._entry
+        if entry is not None and time.monotonic() < entry.check_at:
+            return entry.value
+        return self.refresh()
+
+    def refresh(self) -> T:
+        """Compare with the shared version now, reload if it changed, and return the value."""
         now = time.monotonic()
         entry = self._entry
-        if entry is not None and now < entry.check_at:
-            return entry.value
         version = cache.get(self.key)
         if version is None:
             cache.add(self.key, uuid.uuid4().hex, timeout=None)
@@ -54,11 +59,11 @@ class Snapshot(Generic[T]):
         self._entry = entry._replace(check_at=now + self.check_every)
         return value
 
-    def due(self) -> bool:
-        """Return whether the next `get()` may read the cache or the database (async callers
-        then make it from a thread)."""
+    def due(self, within: float = 0.0) -> bool:
+        """Return whether a `get()` in the next `within` seconds may read the cache or the
+        database (async callers then make it from a thread first)."""
         entry = self._entry
-        return entry is None or time.monotonic() >= entry.check_at
+        return entry is None or time.monotonic() + within >= entry.check_at
 
     def forget(self) -> None:
         """Make every process reload: now, and again when the surrounding transaction commits
