@@ -249,3 +249,25 @@ def test_an_exempt_view_may_set_necessary_cookies_only(serve):
 
 def test_every_page_varies_on_cookie(serve):
     assert "Cookie" in serve(lambda r: HttpResponse()).response.headers["Vary"]
+
+
+def test_consented_hosts_join_what_a_views_own_csp_update_asked_for(serve):
+    def respond(request):
+        response = HttpResponse()
+        response._csp_update = {"img-src": ["img.example"], "default-src": "cdn.example"}
+        return response
+
+    update = serve(respond, consented=("third-party", "session")).response._csp_update
+
+    assert update["img-src"] == ["img.example"]
+    assert update["default-src"][0] == "cdn.example"
+    assert "js.hs-scripts.com" in update["default-src"]
+
+
+def test_without_consented_hosts_a_views_csp_update_is_left_alone(serve):
+    def respond(request):
+        response = HttpResponse()
+        response._csp_update = {"img-src": ["img.example"]}
+        return response
+
+    assert serve(respond).response._csp_update == {"img-src": ["img.example"]}
