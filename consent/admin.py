@@ -329,6 +329,19 @@ class UnknownCookieAdmin(admin.ModelAdmin[UnknownCookie]):
         return self._classify_action(request, queryset, THIRD_PARTY)
 
 
+class ReadOnlyMixin:
+    """For everyone, superusers included: the database refuses changes to these rows anyway."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 # Consent records ----------------------------------------------------------------------------
 
 
@@ -414,7 +427,7 @@ class EstimatedCountPaginator(Paginator):  # type: ignore[type-arg]
 
 
 @admin.register(ConsentRecord)
-class ConsentRecordAdmin(admin.ModelAdmin[ConsentRecord]):
+class ConsentRecordAdmin(ReadOnlyMixin, admin.ModelAdmin[ConsentRecord]):
     """The consent log, read-only for everyone; searchable by exact consent ID or record ID."""
 
     list_display = [
@@ -462,15 +475,6 @@ class ConsentRecordAdmin(admin.ModelAdmin[ConsentRecord]):
         (_("History of this consent ID"), {"fields": ["history"]}),
     ]
     HISTORY_LIMIT = 200
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def has_export_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("consent.export_consentrecord")
@@ -548,21 +552,12 @@ class ConsentRecordAdmin(admin.ModelAdmin[ConsentRecord]):
 
 
 @admin.register(ChainCheckpoint)
-class ChainCheckpointAdmin(admin.ModelAdmin[ChainCheckpoint]):
+class ChainCheckpointAdmin(ReadOnlyMixin, admin.ModelAdmin[ChainCheckpoint]):
     """Where each chain starts again after a retention purge; written by purge_consents only."""
 
     list_display = ["chain", "seq", "records", "purged_before", "purged_at"]
     list_filter = ["chain"]
     ordering = ["-purged_at", "chain"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 def audit_links(request: HttpRequest) -> list[tuple[str, str]]:
