@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET
 
 from .export import records, streaming_response
 from .forms import ExportForm, TimeRangeForm, error_text
-from .integrity import verify_log
+from .verification import verify_log
 
 
 @staff_member_required

@@ -12,8 +12,9 @@ from django.db import connection
 from django.utils import timezone
 
 from .conf import conf
-from .integrity import checkpoint_signature, integrity_key, snapshot, verify_log
+from .integrity import checkpoint_signature, integrity_key
 from .models import ChainCheckpoint, ConsentRecord
+from .verification import snapshot, verify_log
 
 
 class PurgeError(Exception):

@@ -9,7 +9,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from consent.admin import EstimatedCountPaginator
+from consent.admin.records import EstimatedCountPaginator
 from consent.categories import all_refused
 from consent.models import ConsentRecord, RegisteredCookie, Service, UnknownCookie
 from consent.registry import get_registry

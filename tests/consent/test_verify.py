@@ -6,8 +6,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
 
-from consent.integrity import CHAINS, verify_log
+from consent.integrity import CHAINS
 from consent.models import ChainHead, ConsentRecord
+from consent.verification import verify_log
 from tests.consent.test_records import insert_copy, three_records_in_one_chain, without_guard
 from tests.factories import make_auditor, make_record, make_staff
 

@@ -6,7 +6,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from consent.forms import TimeRangeForm, error_text
-from consent.integrity import CHAINS, Report, verify_log
+from consent.integrity import CHAINS
+from consent.verification import Report, verify_log
 
 
 class Command(BaseCommand):
