@@ -1,10 +1,19 @@
+from cookie_consent.apps import CookieConsentConf
 from django.apps import AppConfig
 from django.core.signals import setting_changed
 from django.db.models.signals import post_delete, post_save
 from django.utils.translation import gettext_lazy as _
 
 
+class CookieCategoriesConfig(CookieConsentConf):
+    """django-cookie-consent, named in the admin for the one model of it we show there."""
+
+    default = False
+    verbose_name = _("Cookie categories")
+
+
 class ConsentConfig(AppConfig):
+    default = True  # this module holds two configs; "consent" in INSTALLED_APPS means this one
     name = "consent"
     verbose_name = _("Cookie consent")
 

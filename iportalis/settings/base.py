@@ -29,7 +29,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "csp",
-    "cookie_consent",
+    "consent.apps.CookieCategoriesConfig",  # django-cookie-consent, named for our admin
     "policy",
     "consent",
 ]

@@ -434,3 +434,11 @@ def test_export_of_all_records_matching_the_filters_as_json_lines(admin_client):
     assert response["Content-Type"].startswith("application/jsonl")
     assert len(lines) == 2
     assert {json.loads(line)["id"] for line in lines} == {record.pk for record in kept}
+
+
+def test_the_admin_index_names_the_categories_and_hides_the_unused_log(admin_client):
+    page = admin_client.get("/admin/").content.decode()
+
+    assert "Cookie categories" in page
+    assert "/admin/cookie_consent/cookiegroup/" in page
+    assert "/admin/cookie_consent/logitem/" not in page
