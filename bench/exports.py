@@ -71,32 +71,6 @@ class Run(NamedTuple):
     rss_mb: float
 
 
-def ensure_database(url: str) -> None:
-    """Create the bench database if it does not exist yet (migrate fills it)."""
-    import dj_database_url
-    import psycopg2
-    from psycopg2 import sql
-
-    config = dj_database_url.parse(url)
-    connection = psycopg2.connect(
-        dbname="postgres",
-        user=config.get("USER") or None,
-        password=config.get("PASSWORD") or None,
-        host=config.get("HOST") or None,
-        port=config.get("PORT") or None,
-    )
-    try:
-        connection.autocommit = True
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [config["NAME"]])
-            if cursor.fetchone() is None:
-                cursor.execute(
-                    sql.SQL("CREATE DATABASE {}").format(sql.Identifier(str(config["NAME"])))
-                )
-    finally:
-        connection.close()
-
-
 def decisions(count: int, versions: list[Any]) -> Iterator[list[Any]]:
     """Yield `count` decisions, oldest first, over the last two years, as HASHED_FIELDS values
     from `consent_id` on: a quarter from returning visitors, the policy changing at 60%.
@@ -233,7 +207,10 @@ def main() -> None:
         sys.path.insert(0, str(REPO))
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "iportalis.settings.dev", "DEBUG": "0"}
     os.environ.update(env)
-    ensure_database(url)
+    from iportalis.embedded_db import create_database
+    from iportalis.env import database_from_url
+
+    create_database(database_from_url(url))  # migrate fills it
 
     import django
     from django.core.management import call_command

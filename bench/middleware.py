@@ -161,31 +161,6 @@ def serve(handler: WSGIHandler, make_environ: Callable[[], Environ], count: int)
     return Batch(time.process_time() - cpu, time.perf_counter() - wall)
 
 
-def ensure_database(url: str) -> None:
-    """Create the bench database if it does not exist yet (migrate fills it)."""
-    import dj_database_url
-    import psycopg2
-    from psycopg2 import sql
-
-    config = dj_database_url.parse(url)
-    name = str(config["NAME"])
-    connection = psycopg2.connect(
-        dbname="postgres",
-        user=config.get("USER") or None,
-        password=config.get("PASSWORD") or None,
-        host=config.get("HOST") or None,
-        port=config.get("PORT") or None,
-    )
-    try:
-        connection.autocommit = True
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-            if cursor.fetchone() is None:
-                cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    finally:
-        connection.close()
-
-
 def configure() -> None:
     """Serve the bench page with static files handled as in production.
 
@@ -462,7 +437,10 @@ def main() -> None:
     # Both read by the dev settings.
     os.environ["DEBUG"] = "0"
     os.environ["ALLOWED_HOSTS"] = HOST
-    ensure_database(url)
+    from iportalis.embedded_db import create_database
+    from iportalis.env import database_from_url
+
+    create_database(database_from_url(url))  # migrate fills it
 
     import django
     from django.core.management import call_command

@@ -17,6 +17,7 @@ from typing import Any
 
 import psutil
 import psycopg2
+from psycopg2 import sql
 
 with warnings.catch_warnings():
     # platformdirs warns at import when XDG_RUNTIME_DIR is unset (CI, containers) and then falls
@@ -42,7 +43,7 @@ def embedded_database(pgdata: Path) -> dict[str, Any]:
         "HOST": str(info.socket_dir),
         "PORT": str(info.port),
     }
-    _create_database(config)
+    create_database(config)
     return config
 
 
@@ -75,15 +76,21 @@ def _forget_dead_processes(pgdata: Path) -> None:
             pids_file.write_text(json.dumps(alive))
 
 
-def _create_database(config: dict[str, Any]) -> None:
+def create_database(config: dict[str, Any]) -> None:
+    """Create the database of a DATABASES entry if its server does not have it yet."""
     connection = psycopg2.connect(
-        dbname="postgres", user=config["USER"], host=config["HOST"], port=config["PORT"]
+        dbname="postgres",
+        user=config.get("USER") or None,
+        password=config.get("PASSWORD") or None,
+        host=config.get("HOST") or None,
+        port=config.get("PORT") or None,
     )
     connection.autocommit = True
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [config["NAME"]])
             if cursor.fetchone() is None:
-                cursor.execute(f'CREATE DATABASE "{config["NAME"]}"')
+                name = sql.Identifier(str(config["NAME"]))
+                cursor.execute(sql.SQL("CREATE DATABASE {}").format(name))
     finally:
         connection.close()
