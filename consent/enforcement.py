@@ -14,7 +14,7 @@ from django.http import HttpResponseBase
 from django.utils.http import parse_http_date_safe
 
 from .categories import NECESSARY, PERSISTENT, SESSION, Choices, allows
-from .registry import Registry
+from .registry import Registry, Rules
 
 RAW_HEADER = "Set-Cookie"
 _EXPIRY = {"max-age", "expires"}
@@ -112,10 +112,24 @@ def _enforce_raw_header(
     return name
 
 
+def sort_sent(
+    cookies: Iterable[str], rules: Rules, registry: Registry
+) -> tuple[list[str], list[str]]:
+    """Return, among cookies the browser sent, the names that may not exist under the rules,
+    and the names the registry does not know (one pass: every request makes it)."""
+    refused, unknown = [], []
+    for name in cookies:
+        party, known = registry.classify(name)
+        if party not in rules.kept:
+            refused.append(name)
+        if not known:
+            unknown.append(name)
+    return refused, unknown
+
+
 def refused(cookies: Iterable[str], choices: Choices, registry: Registry) -> list[str]:
     """Return the names among cookies the browser sent that may not exist under the choices."""
-    kept = registry.rules(choices).kept
-    return [name for name in cookies if registry.party_of(name) not in kept]
+    return sort_sent(cookies, registry.rules(choices), registry)[0]
 
 
 def withdrawn_persistent(

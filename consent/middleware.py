@@ -119,13 +119,7 @@ class ConsentMiddleware:
         if reading is None or reading.stamp != stamp:
             state = get_state(request)
             rules = registry.rules(state.choices)
-            refused, unknown = [], []
-            for name in cookies:
-                party, known = registry.classify(name)
-                if party not in rules.kept:
-                    refused.append(name)
-                if not known:
-                    unknown.append(name)
+            refused, unknown = enforcement.sort_sent(cookies, rules, registry)
             reading = _Reading(stamp, state, tuple(refused), tuple(unknown), rules)
             if not fresh:
                 if len(_readings) >= MAX_READINGS:

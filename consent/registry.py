@@ -22,7 +22,7 @@ from .categories import CATEGORIES, FIRST_PARTY, NECESSARY, PARTIES, allows
 from .conf import conf
 from .models import SITE_PROVIDER, Service
 
-# Names looked up are remembered per snapshot; a client inventing names cannot grow it past this.
+# Names classified are remembered per snapshot; a client inventing names cannot grow it past this.
 MAX_REMEMBERED_NAMES = 10_000
 
 
@@ -57,7 +57,6 @@ class Registry:
     categories: tuple[Category, ...]
     cookies: tuple[KnownCookie, ...]
     hosts: dict[str, tuple[str, ...]]  # party -> hosts its services load from
-    _found: dict[str, KnownCookie | None] = field(default_factory=dict, compare=False, repr=False)
     _parties: dict[str, tuple[str, bool]] = field(default_factory=dict, compare=False, repr=False)
     _rules: dict[tuple[bool, ...], Rules] = field(default_factory=dict, compare=False, repr=False)
 
@@ -66,15 +65,8 @@ class Registry:
 
     def find(self, name: str) -> KnownCookie | None:
         """Return the registry's entry for a cookie name: an exact name first, then patterns."""
-        try:
-            return self._found[name]
-        except KeyError:
-            pass
         exact = next((c for c in self.cookies if not c.is_pattern and c.name == name), None)
-        found = exact or next((c for c in self.cookies if c.is_pattern and c.matches(name)), None)
-        if len(self._found) < MAX_REMEMBERED_NAMES:
-            self._found[name] = found
-        return found
+        return exact or next((c for c in self.cookies if c.is_pattern and c.matches(name)), None)
 
     def party_of(self, name: str) -> str:
         """Return a cookie's party; a name the registry does not know counts as first-party.
@@ -93,11 +85,12 @@ class Registry:
             return self._parties[name]
         except KeyError:
             pass
-        known = self.find(name)
         if name == conf.CONSENT_COOKIE_NAME:
             answer = (NECESSARY, True)
+        elif (known := self.find(name)) is not None:
+            answer = (known.party, True)
         else:
-            answer = (known.party, True) if known is not None else (FIRST_PARTY, False)
+            answer = (FIRST_PARTY, False)
         if len(self._parties) < MAX_REMEMBERED_NAMES:
             self._parties[name] = answer
         return answer
