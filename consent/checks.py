@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.conf import settings
@@ -18,6 +19,11 @@ MUST_PRECEDE = (
 )
 # CSPMiddleware writes the header from the hosts this middleware leaves on the response.
 MUST_FOLLOW = ("csp.middleware.CSPMiddleware",)
+# Gives the records' IP hash and the rate limit the client's address behind trusted proxies.
+FORWARDED_FOR_MIDDLEWARE = "iportalis.middleware.ForwardedForMiddleware"
+# django-ratelimit's "count/period" ("30/m", "100/5m"), stricter than its own parser, which reads
+# "30/x" or "30/M" as 30 a second.
+RATE = re.compile(r"([1-9][0-9]*)/([1-9][0-9]*)?[smhd]")
 
 
 @register()
@@ -34,6 +40,24 @@ def check_settings(**kwargs: Any) -> list[CheckMessage]:
     if not isinstance(value, bool):
         errors.append(
             Error("CONSENT_DOWNGRADE_PERSISTENT must be True or False.", id="consent.E003")
+        )
+    rate = getattr(settings, "CONSENT_RATE_LIMIT", conf.CONSENT_RATE_LIMIT)
+    if not isinstance(rate, str) or not RATE.fullmatch(rate):
+        errors.append(
+            Error(
+                f"CONSENT_RATE_LIMIT must be a rate such as 30/m or 100/5m, not {rate!r}.",
+                hint="A count, a slash, and s, m, h or d, optionally after a number of them.",
+                id="consent.E004",
+            )
+        )
+    proxies = getattr(settings, "TRUSTED_PROXY_COUNT", 0)
+    if not isinstance(proxies, int) or isinstance(proxies, bool) or proxies < 0:
+        errors.append(
+            Error(
+                "TRUSTED_PROXY_COUNT must be a whole number, 0 or more.",
+                hint="The number of proxies in front of the app that append to X-Forwarded-For.",
+                id="consent.E005",
+            )
         )
     return errors
 
@@ -69,6 +93,44 @@ def check_middleware(**kwargs: Any) -> list[CheckMessage]:
                 )
             )
     return warnings
+
+
+@register()
+def check_forwarded_for(**kwargs: Any) -> list[CheckMessage]:
+    proxies = getattr(settings, "TRUSTED_PROXY_COUNT", 0)
+    if not isinstance(proxies, int) or proxies <= 0:
+        return []
+    middleware = list(settings.MIDDLEWARE)
+    if FORWARDED_FOR_MIDDLEWARE in middleware and (
+        MIDDLEWARE not in middleware
+        or middleware.index(FORWARDED_FOR_MIDDLEWARE) < middleware.index(MIDDLEWARE)
+    ):
+        return []
+    return [
+        Warning(
+            f"TRUSTED_PROXY_COUNT is set, but {FORWARDED_FOR_MIDDLEWARE} is not in MIDDLEWARE "
+            f"above {MIDDLEWARE}.",
+            hint="Otherwise records and the rate limit see the proxy's address, not the client's.",
+            id="consent.W004",
+        )
+    ]
+
+
+@register("security", deploy=True)
+def check_behind_proxy(**kwargs: Any) -> list[CheckMessage]:
+    if not getattr(settings, "SECURE_PROXY_SSL_HEADER", None):
+        return []
+    if getattr(settings, "TRUSTED_PROXY_COUNT", 0):
+        return []
+    return [
+        Warning(
+            "SECURE_PROXY_SSL_HEADER says the site runs behind a proxy, but TRUSTED_PROXY_COUNT "
+            "is 0: every visitor has the proxy's address, so they all share one rate limit and "
+            "one IP hash in the consent records.",
+            hint="Set TRUSTED_PROXY_COUNT to the number of proxies that add X-Forwarded-For.",
+            id="consent.W005",
+        )
+    ]
 
 
 @register("security", deploy=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 
 YEAR = 60 * 60 * 24 * 365
+DEFAULT_RATE_LIMIT = "30/m"
 
 
 class Settings:
@@ -40,6 +41,16 @@ class Settings:
     def CONSENT_MAX_BODY(self) -> int:
         """Largest JSON body, in bytes, the consent API reads."""
         return int(getattr(settings, "CONSENT_MAX_BODY", 4096))
+
+    @property
+    def CONSENT_RATE_LIMIT(self) -> str:
+        """Most records one client address may write per period, in django-ratelimit's
+        "count/period" form ("30/m", "500/h", "100/5m").
+
+        Decisions (the form and the API) and GPC signals are counted apart. A visitor decides once
+        or twice; raise it if many visitors share one address (a large office behind NAT).
+        """
+        return str(getattr(settings, "CONSENT_RATE_LIMIT", DEFAULT_RATE_LIMIT))
 
 
 conf = Settings()

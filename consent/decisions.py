@@ -11,10 +11,11 @@ from django.http import HttpRequest
 from django.utils import translation
 from django.utils.translation import get_language
 
-from policy.models import PolicyVersion
+from policy.models import PUBLISHED, PolicyVersion
 
 from .categories import OPTIONAL, THIRD_PARTY, all_accepted, all_refused, normalise
 from .models import ConsentRecord
+from .ratelimit import GPC_SIGNALS, retry_after
 from .records import append_record
 from .state import Consent, ConsentState, get_state, state_for
 
@@ -29,7 +30,7 @@ class NoPolicyError(Exception):
 
 
 def current_policy() -> PolicyVersion:
-    policy = PolicyVersion.objects.current(get_language() or "en")
+    policy = PUBLISHED.get().current(get_language() or "en")
     if policy is None:
         raise NoPolicyError
     return policy
@@ -77,9 +78,13 @@ def record_gpc(request: HttpRequest) -> Consent | None:
 
     Third-party is refused from now on, unless the visitor explicitly chooses otherwise later
     (their next decision is recorded after this one, so it wins). Return the consent to store, or
-    None when nothing is due or the database cannot take the record (the page still renders).
+    None when nothing is due, the client's address is over its limit, or the database cannot take
+    the record (the page still renders, and the signal still refuses third-party cookies).
     """
     if not gpc_due(request):
+        return None
+    # A browser that keeps no cookies is due a record on every page it loads.
+    if retry_after(request, GPC_SIGNALS) is not None:
         return None
     state = get_state(request)
     # The middleware runs before LocaleMiddleware: pick the language it is about to pick.

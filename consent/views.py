@@ -27,6 +27,8 @@ from .decisions import ACTIONS, NoPolicyError, decide, describe
 from .decorators import consent_exempt
 from .forms import DecisionForm
 from .models import ConsentRecord
+from .ratelimit import limit_decisions
+from .records import is_storable
 from .registry import get_registry
 from .state import get_state, store
 
@@ -58,7 +60,21 @@ def cookie_settings(request: HttpRequest) -> HttpResponse:
     )
 
 
+def too_many_decisions(request: HttpRequest, retry_after: int) -> HttpResponse:
+    """Tell a visitor over CONSENT_RATE_LIMIT that their choice was not recorded."""
+    return render(request, "consent/too_many.html", {"retry_after": retry_after}, status=429)
+
+
+def api_too_many(request: HttpRequest, retry_after: int) -> JsonResponse:
+    return api_error(
+        429,
+        _("Too many decisions from your address: try again in %(seconds)d seconds.")
+        % {"seconds": retry_after},
+    )
+
+
 @require_POST
+@limit_decisions(too_many_decisions)
 def decide_form(request: HttpRequest) -> HttpResponseBase:
     """Take a decision from the banner or settings form, then go back to the page it came from."""
     form = DecisionForm(request.POST)
@@ -86,6 +102,7 @@ def decide_form(request: HttpRequest) -> HttpResponseBase:
 
 @never_cache
 @require_http_methods(["GET", "POST"])
+@limit_decisions(api_too_many)
 def api(request: HttpRequest) -> HttpResponseBase:
     """Read the visitor's consent (GET) or post a decision as JSON (POST, CSRF-protected)."""
     if request.method == "GET":
@@ -145,7 +162,7 @@ def parse_decision(data: Any) -> tuple[str, dict[str, Any]]:
     if surface not in API_SURFACES:
         return _("surface must be one of %(surfaces)s.") % {"surfaces": ", ".join(API_SURFACES)}, {}
     path = data.get("path", "/")
-    if not isinstance(path, str) or not path.startswith("/"):
+    if not isinstance(path, str) or not path.startswith("/") or not is_storable(path):
         return _("path must be a path on this site, starting with /."), {}
     return "", {"action": action, "choices": choices, "surface": surface, "path": path}
 

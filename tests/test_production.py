@@ -1,15 +1,19 @@
 """The README's production commands: collectstatic, then gunicorn with the production settings."""
 
+import http.client
 import re
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
+from http.cookies import Morsel, SimpleCookie
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlencode, urlsplit
 
+import psycopg2
 import pytest
+from django.contrib.auth.hashers import make_password
 from django.db import connection
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -43,6 +47,7 @@ def production_site(tmp_path):
         ),
         "ALLOWED_HOSTS": "127.0.0.1",
         "SECURE_SSL_REDIRECT": "false",
+        "SECURE_PROXY_SSL_HEADER": "HTTP_X_FORWARDED_PROTO",
         "STATIC_ROOT": str(tmp_path / "static"),
     }
     subprocess.run(
@@ -54,9 +59,15 @@ def production_site(tmp_path):
     )
     port = free_port()
     log = tmp_path / "gunicorn.log"
-    command = [sys.executable, "-m", "gunicorn", "iportalis.wsgi", "--bind", f"127.0.0.1:{port}"]
+    # The rest of gunicorn's settings come from gunicorn.conf.py, which it reads from BASE_DIR.
+    command = [
+        *(sys.executable, "-m", "gunicorn", "iportalis.wsgi"),
+        *("--bind", f"127.0.0.1:{port}", "--workers", "2"),
+    ]
     with log.open("wb") as log_file:
-        server = subprocess.Popen(command, cwd=BASE_DIR, env=env, stderr=log_file)
+        server = subprocess.Popen(
+            command, cwd=BASE_DIR, env=env, stdout=log_file, stderr=subprocess.STDOUT
+        )
         wait_for_port(port, server, log)
         yield f"http://127.0.0.1:{port}"
         server.terminate()
@@ -92,3 +103,107 @@ def test_gunicorn_serves_the_policy_and_hashed_compressed_static_files(productio
     assert status == 200
     assert headers["Content-Encoding"] == "gzip"
     assert "immutable" in headers["Cache-Control"]
+
+
+def test_gunicorn_takes_its_settings_from_gunicorn_conf_py(production_site, tmp_path):
+    get(f"{production_site}/cookie-policy/")
+
+    # Access lines, with the time taken, are gunicorn.conf.py's: gunicorn's default logs none.
+    log = tmp_path / "gunicorn.log"
+    access_line = re.compile(r'"GET /cookie-policy/ HTTP/1\.1" 200 \d+ .* \d+ms$', re.MULTILINE)
+    deadline = time.monotonic() + 5  # the worker writes the line after sending the response
+    while not access_line.search(log.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert access_line.search(log.read_text()), log.read_text()
+
+
+def fetch(site: str, path: str, headers: dict[str, str], method: str = "GET", body: str = ""):
+    """Return the status, headers and body of one request, following no redirect."""
+    url = urlsplit(site)
+    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
+    try:
+        conn.request(method, path, body=body or None, headers=headers)
+        response = conn.getresponse()
+        return response.status, response.msg, response.read().decode()
+    finally:
+        conn.close()
+
+
+def set_cookies(headers) -> dict[str, Morsel]:
+    cookies: dict[str, Morsel] = {}
+    for header in headers.get_all("Set-Cookie", []):
+        jar = SimpleCookie()
+        jar.load(header)
+        cookies.update(jar)
+    return cookies
+
+
+def committed(sql: str, params: list) -> list[tuple]:
+    """Run SQL in a transaction of its own, which gunicorn sees (the test's own it does not)."""
+    db = connection.settings_dict
+    conn = psycopg2.connect(dbname=db["NAME"], user=db["USER"], host=db["HOST"], port=db["PORT"])
+    try:
+        with conn, conn.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall() if cursor.description else []
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def staff_user():
+    """Return a staff user's name, password and a list for the sessions it opens, all of which
+    are removed afterwards."""
+    [(user_id,)] = committed(
+        "INSERT INTO auth_user (password, is_superuser, username, first_name, last_name, email,"
+        " is_staff, is_active, date_joined)"
+        " VALUES (%s, false, 'production-staff', '', '', '', true, true, now()) RETURNING id",
+        [make_password("production-test-password")],
+    )
+    sessions: list[str] = []
+    yield ("production-staff", "production-test-password", sessions)
+    committed("DELETE FROM django_session WHERE session_key = ANY(%s)", [sessions])
+    committed("DELETE FROM auth_user WHERE id = %s", [user_id])
+
+
+def test_production_responses_carry_the_security_headers_and_secure_cookies(
+    production_site, staff_user
+):
+    host = urlsplit(production_site).netloc
+    https = {"X-Forwarded-Proto": "https"}  # what the TLS-terminating proxy adds
+
+    status, headers, _ = fetch(production_site, "/", https)
+
+    assert status == 200
+    assert headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains; preload"
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Cross-Origin-Opener-Policy"] == "same-origin"
+    # X-Frame-Options and Referrer-Policy: see the test above. Frames are refused by CSP too.
+    assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+    csrf = set_cookies(headers)["csrftoken"]
+    assert (csrf["secure"], csrf["httponly"], csrf["samesite"]) == (True, True, "Lax")
+    # Plain HTTP (no proxy said otherwise) gets no HSTS: browsers ignore it there.
+    assert "Strict-Transport-Security" not in fetch(production_site, "/", {})[1]
+
+    # A staff member signs in: the session cookie is as well guarded.
+    _, headers, page = fetch(production_site, "/admin/login/", https)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)[1]
+    username, password, sessions = staff_user
+    status, headers, _ = fetch(
+        production_site,
+        "/admin/login/",
+        {
+            **https,
+            "Origin": f"https://{host}",
+            "Cookie": f"csrftoken={set_cookies(headers)['csrftoken'].value}",
+            "Content-Type": "application/x-www-form-urlencoded",
+        },
+        method="POST",
+        body=urlencode({"username": username, "password": password, "csrfmiddlewaretoken": token}),
+    )
+
+    assert status == 302, "signed in"
+    session = set_cookies(headers)["sessionid"]
+    sessions.append(session.value)
+    assert (session["secure"], session["httponly"], session["samesite"]) == (True, True, "Lax")
+    assert headers["Strict-Transport-Security"].startswith("max-age=31536000")

@@ -35,6 +35,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so that everything below sees the client's address: see iportalis/middleware.py.
+    "iportalis.middleware.ForwardedForMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Straight after SecurityMiddleware, as whitenoise asks: static files skip everything below.
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -49,6 +51,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, so that its exception hook runs first: a lost database is a 503, not a 500.
+    "iportalis.unavailable.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "iportalis.urls"
@@ -119,6 +123,15 @@ CONSENT_DOWNGRADE_PERSISTENT = True
 CONSENT_INTEGRITY_KEY = os.environ.get("CONSENT_INTEGRITY_KEY", "")
 CONSENT_IP_KEY = os.environ.get("CONSENT_IP_KEY", "")
 CONSENT_MAX_AGE = env_int("CONSENT_MAX_AGE", 60 * 60 * 24 * 365)
+CONSENT_RATE_LIMIT = os.environ.get("CONSENT_RATE_LIMIT", "30/m")
+
+# Behind N proxies that each append to X-Forwarded-For (a load balancer, a TLS terminator), the
+# client's address is the Nth from the right. 0: clients connect directly; the header is ignored.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+
+# The rate limit's counters live in the default cache; when it cannot count, let the request
+# through: an outage of Redis must not stop consent from being recorded.
+RATELIMIT_FAIL_OPEN = True
 
 # Messages live in the session: a `messages` cookie would be stripped for visitors who refused
 # first-party cookies.
@@ -128,6 +141,8 @@ MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 CSRF_FAILURE_VIEW = "consent.views.csrf_failure"
 
 X_FRAME_OPTIONS = "DENY"
+# No script reads the CSRF cookie: consent.js takes the token from the form.
+CSRF_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
