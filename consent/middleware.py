@@ -8,7 +8,7 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_asy
 from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase
 
-from policy.models import LATEST_MATERIAL
+from policy.models import PUBLISHED, Published
 
 from . import enforcement
 from .categories import all_refused
@@ -35,7 +35,7 @@ class _Arrival(NamedTuple):
 class _Reading(NamedTuple):
     """What one Cookie header means, while the registry, policy numbers and minute hold."""
 
-    stamp: tuple[Registry, dict[str, int], int]
+    stamp: tuple[Registry, Published, int]
     state: ConsentState
     refused: tuple[str, ...]
     unknown: tuple[str, ...]
@@ -89,7 +89,7 @@ class ConsentMiddleware:
         return response
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
-        if REGISTRY.due(within=0.1) or LATEST_MATERIAL.due(within=0.1):
+        if REGISTRY.due(within=0.1) or PUBLISHED.due(within=0.1):
             # About once a second: reloading may query the database, which needs a thread. The
             # margin keeps the snapshots fresh until _arrive below has read them.
             await sync_to_async(_refresh)()
@@ -114,7 +114,7 @@ class ConsentMiddleware:
         # A browser sends the same Cookie header page after page: read it once per registry,
         # policy numbers and minute (the consent cookie's expiry), not once per request.
         key = (request.META.get("HTTP_COOKIE", ""), request.META.get("HTTP_SEC_GPC", ""))
-        stamp = (registry, LATEST_MATERIAL.get(), int(time.time()) // 60)
+        stamp = (registry, PUBLISHED.get(), int(time.time()) // 60)
         reading = None if fresh else _readings.get(key)
         if reading is None or reading.stamp != stamp:
             state = get_state(request)
@@ -196,7 +196,7 @@ def _vary_on_cookie(response: HttpResponseBase) -> None:
 
 def _refresh() -> None:
     REGISTRY.refresh()
-    LATEST_MATERIAL.refresh()
+    PUBLISHED.refresh()
 
 
 def _is_exempt(request: HttpRequest) -> bool:

@@ -179,7 +179,7 @@ class PolicyVersion(models.Model):
             self.status = self.Status.PUBLISHED
             self.published_at = timezone.now()
             self.save()
-            LATEST_MATERIAL.forget()
+            PUBLISHED.forget()
         self._loaded_published = True
 
     def clone_to_draft(self) -> PolicyVersion:
@@ -192,21 +192,45 @@ class PolicyVersion(models.Model):
         return draft
 
 
-def _latest_material_numbers() -> dict[str, int]:
-    rows = (
-        PolicyVersion.objects.published()
-        .filter(material=True)
-        .values("language")
-        .annotate(n=Max("number"))
-        .order_by()
-    )
-    return {row["language"]: row["n"] for row in rows}
+class Published:
+    """The published versions of every language, newest first: frozen, so safe to keep in memory.
+
+    Policy pages and consent decisions read these instead of the database, so the policy keeps
+    rendering while the database is away.
+    """
+
+    def __init__(self, versions: list[PolicyVersion]) -> None:
+        self._by_language: dict[str, list[PolicyVersion]] = {}
+        for version in sorted(versions, key=lambda v: -(v.number or 0)):
+            self._by_language.setdefault(version.language, []).append(version)
+        self.latest_material = {
+            language: next((v.number for v in versions if v.material), None)
+            for language, versions in self._by_language.items()
+        }
+
+    def in_language(self, language: str) -> list[PolicyVersion]:
+        """Return the versions in the language, or in the default language if it has none."""
+        return self._by_language.get(language) or self._by_language.get(settings.LANGUAGE_CODE, [])
+
+    def current(self, language: str) -> PolicyVersion | None:
+        return next(iter(self.in_language(language)), None)
+
+    def version(self, language: str, number: int) -> PolicyVersion | None:
+        return next((v for v in self.in_language(language) if v.number == number), None)
+
+    def previous(self, version: PolicyVersion) -> PolicyVersion | None:
+        versions = self._by_language.get(version.language, [])
+        return next((v for v in versions if (v.number or 0) < (version.number or 0)), None)
+
+
+def _load_published() -> Published:
+    return Published(list(PolicyVersion.objects.published()))
 
 
 # Every page asks whether the visitor's consent is older than the newest material change.
-LATEST_MATERIAL = Snapshot("policy:latest-material:version", _latest_material_numbers)
+PUBLISHED = Snapshot("policy:published:version", _load_published)
 
 
 def latest_material_number(language: str) -> int | None:
     """Return the newest material version number in a language (None before the first one)."""
-    return LATEST_MATERIAL.get().get(language)
+    return PUBLISHED.get().latest_material.get(language)

@@ -4,6 +4,41 @@ import pytest
 from django.core.cache import cache
 from django.db import connection
 
+# Figures a test reports ("requests sent", "cases tried", ...), printed at the end of the run so
+# that CI's log holds the numbers the README quotes.
+FIGURES: dict[str, list[str]] = {}
+
+
+@pytest.fixture
+def figures(request):
+    """Return a function that records one figure under the test's name: figures("5xx", 0)."""
+
+    def record(label: str, value: object) -> None:
+        FIGURES.setdefault(request.node.nodeid, []).append(f"{label}: {value}")
+
+    return record
+
+
+def pytest_collection_modifyitems(config, items):
+    """Leave the reliability suite (tests/reliability: minutes of load on gunicorn) out unless
+    asked for by name: ./dev test -m reliability."""
+    if "reliability" in config.getoption("markexpr", ""):
+        return
+    kept = [item for item in items if not item.get_closest_marker("reliability")]
+    if len(kept) < len(items):
+        config.hook.pytest_deselected(items=[i for i in items if i not in kept])
+        items[:] = kept
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not FIGURES:
+        return
+    terminalreporter.section("figures")
+    for test, lines in FIGURES.items():
+        terminalreporter.write_line(test)
+        for line in lines:
+            terminalreporter.write_line(f"    {line}")
+
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
@@ -21,12 +56,12 @@ def fresh_cache():
     from consent.middleware import forget_readings
     from consent.registry import REGISTRY
     from consent.unknown import sightings
-    from policy.models import LATEST_MATERIAL
+    from policy.models import PUBLISHED
 
     cache.clear()
     sightings.forget()
     forget_readings()
     REGISTRY.clear_local()
-    LATEST_MATERIAL.clear_local()
+    PUBLISHED.clear_local()
     yield
     cache.clear()

@@ -66,6 +66,8 @@ def test_database_url_gives_persistent_health_checked_connections():
     assert (config["HOST"], config["PORT"], config["NAME"]) == ("db.internal", 6543, "consent")
     assert config["CONN_MAX_AGE"] == 600
     assert config["CONN_HEALTH_CHECKS"] is True
+    assert config["OPTIONS"]["connect_timeout"] == 5
+    assert database_from_url("postgres://h/db?connect_timeout=1")["OPTIONS"]["connect_timeout"] == 1
     with pytest.raises(ImproperlyConfigured):
         database_from_url("mysql://root@localhost/consent")
 

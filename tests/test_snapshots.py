@@ -1,9 +1,11 @@
 """Process-local snapshots: two Snapshot objects with one key stand for two processes."""
 
+import socket
 import time
 
 import pytest
 from django.core.cache import caches
+from django.db import OperationalError
 
 from iportalis.snapshots import Snapshot
 
@@ -70,3 +72,65 @@ def test_without_a_shared_cache_a_snapshot_still_expires(settings):
     time.sleep(0.15)
 
     assert snapshot.get() == "second"
+
+
+class Flaky(Source):
+    """A database that goes away and comes back."""
+
+    def __init__(self):
+        super().__init__()
+        self.down = False
+
+    def load(self):
+        if self.down:
+            raise OperationalError("connection refused")
+        return super().load()
+
+
+def test_a_snapshot_keeps_its_value_while_the_database_is_down_and_reloads_after(redis_cache):
+    source = Flaky()
+    snapshot = Snapshot("test:snap", source.load, check_every=0, max_age=0)
+    assert snapshot.get() == "first"
+
+    source.down = True
+    source.value = "second"
+    assert snapshot.get() == "first"
+
+    source.down = False
+    assert snapshot.get() == "second"
+
+
+def test_a_snapshot_with_nothing_to_fall_back_on_reports_the_outage(redis_cache):
+    source = Flaky()
+    source.down = True
+    snapshot = Snapshot("test:snap", source.load)
+
+    with pytest.raises(OperationalError):
+        snapshot.get()
+
+
+def test_a_snapshot_works_without_redis_and_catches_up_when_it_returns(settings):
+    source = Source()
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{closed_port()}/0",
+        }
+    }
+    snapshot = Snapshot("test:snap", source.load, check_every=0, max_age=60)
+    assert snapshot.get() == "first"  # loaded from the database although Redis is down
+    snapshot.forget()  # an admin's change: cannot be announced, but this process reloads
+    source.value = "second"
+    assert snapshot.get() == "second"
+
+    settings.CACHES = REDIS
+    caches["default"].clear()
+    source.value = "third"
+    snapshot.forget()
+    assert snapshot.get() == "third"
+
+
+def closed_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

@@ -30,7 +30,9 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.browser)
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: Playwright's event loop runs in the test thread while the browser is
+# open, and later tests that call async_to_sync (the ASGI ones) must not find it there.
+@pytest.fixture(scope="module")
 def browser():
     if not CHROMIUM.exists():
         if os.environ.get("CI"):

@@ -382,6 +382,62 @@ def test_banner_falls_back_to_the_form_when_the_api_fails(js_visitor):
     assert js_visitor.cookies()[COOKIE]["httpOnly"] is True
 
 
+def test_banner_keeps_the_choice_and_retries_while_the_site_cannot_store_it(js_visitor):
+    """A 503 (the database is away) leaves the banner open with a note, and the same decision is
+    sent again after Retry-After, without the visitor doing anything."""
+    page = js_visitor.page
+    sent = []
+
+    def unavailable_once(route):
+        sent.append(route.request.post_data_json)
+        if len(sent) == 1:
+            route.fulfill(
+                status=503,
+                headers={"Retry-After": "1"},
+                json={"error": "We cannot reach our database for a moment."},
+            )
+        else:
+            route.continue_()
+
+    page.route("**/api/consent/", unavailable_once)
+    page.goto("/")
+    js_visitor.banner.get_by_role("button", name="Accept all").click()
+
+    expect(js_visitor.banner.get_by_role("alert")).to_contain_text("not saved yet")
+    assert not ConsentRecord.objects.exists()
+    with page.expect_response(is_post_to("/api/consent/")) as answer:
+        pass  # the retry, a second later
+    assert answer.value.status == 201
+    expect(page.locator("#consent-banner")).to_be_hidden()
+    assert sent[0] == sent[1]
+    assert list(ConsentRecord.objects.values_list("event", flat=True)) == ["accept_all"]
+    assert COOKIE in js_visitor.cookies()
+
+
+def test_a_click_while_waiting_to_retry_sends_the_newer_choice_at_once(js_visitor):
+    page = js_visitor.page
+    sent = []
+
+    def unavailable_once(route):
+        sent.append(route.request.post_data_json["action"])
+        if len(sent) == 1:
+            route.fulfill(status=503, headers={"Retry-After": "60"}, json={"error": "later"})
+        else:
+            route.continue_()
+
+    page.route("**/api/consent/", unavailable_once)
+    page.goto("/")
+    js_visitor.banner.get_by_role("button", name="Accept all").click()
+    expect(js_visitor.banner.get_by_role("alert")).to_be_visible()
+
+    with page.expect_response(is_post_to("/api/consent/")):
+        js_visitor.banner.get_by_role("button", name="Reject all").click()
+
+    expect(page.locator("#consent-banner")).to_be_hidden()
+    assert sent == ["accept_all", "reject_all"]
+    assert list(ConsentRecord.objects.values_list("event", flat=True)) == ["reject_all"]
+
+
 # 6. Scripts waiting for consent, and Google Consent Mode
 
 

@@ -76,42 +76,74 @@
     }
 
     // Without this script the form posts and the page reloads; with it, the same decision goes to
-    // the JSON API. If that fails for any reason, the plain form post still records it.
-    // One decision per banner: Esc or a second click while the first is on its way is ignored.
-    var deciding = false;
+    // the JSON API. When the site answers "not now" (the database is away, too many requests),
+    // the banner stays, says so, and sends the same choice again when the answer says to; a
+    // click meanwhile sends the newer choice at once. Any other failure falls back to the plain
+    // form post, which records the decision without this script.
+    // One decision at a time: Esc or a second click while one is on its way is ignored.
+    var sending = false;
+    var retryTimer = null;
+    var retryDelay = 0;
+    var retryNote = banner.querySelector("[data-consent-retry]");
+    var TRY_LATER = [429, 502, 503, 504];
+
     function decide(action, submitter) {
-      if (deciding) { return; }
-      deciding = true;
+      if (sending) { return; }
+      clearTimeout(retryTimer);
+      send({ action: action, choices: action === "custom" ? choicesFromForm() : {}, submitter: submitter });
+    }
+
+    function send(decision) {
+      sending = true;
       var token = form.elements.namedItem("csrfmiddlewaretoken").value;
       fetch(state.api, {
         method: "POST",
         credentials: "same-origin",
         headers: { "Content-Type": "application/json", "X-CSRFToken": token, "Accept": "application/json" },
         body: JSON.stringify({
-          action: action,
-          choices: action === "custom" ? choicesFromForm() : {},
+          action: decision.action,
+          choices: decision.choices,
           surface: "banner",
           path: window.location.pathname
         })
       }).then(function (response) {
+        if (TRY_LATER.indexOf(response.status) !== -1) {
+          retryLater(decision, response.headers.get("Retry-After"));
+          return;
+        }
         if (!response.ok) { throw new Error("consent API answered " + response.status); }
-        return response.json();
-      }).then(function (newState) {
-        newState.api = state.api;
-        state = newState;
-        gtag("consent", "update", consentModeFor(state.choices));
-        activateScripts();
-        if (status) { status.textContent = banner.getAttribute("data-saved-text") || ""; }
-        close();
+        return response.json().then(saved);
       }).catch(function () {
-        var hidden = document.createElement("input");
-        hidden.type = "hidden";
-        hidden.name = "action";
-        hidden.value = action;
-        form.appendChild(hidden);
-        if (submitter) { submitter.disabled = true; }
-        HTMLFormElement.prototype.submit.call(form);
+        postForm(decision);
       });
+    }
+
+    function retryLater(decision, retryAfter) {
+      sending = false;
+      // The server's Retry-After if it gave one, else 2, 4, 8... seconds; never more than a minute.
+      retryDelay = Math.min(60, Number(retryAfter) > 0 ? Number(retryAfter) : Math.max(2, retryDelay * 2));
+      if (retryNote) { retryNote.hidden = false; }
+      retryTimer = setTimeout(function () { send(decision); }, retryDelay * 1000);
+    }
+
+    function saved(newState) {
+      newState.api = state.api;
+      state = newState;
+      gtag("consent", "update", consentModeFor(state.choices));
+      activateScripts();
+      if (retryNote) { retryNote.hidden = true; }
+      if (status) { status.textContent = banner.getAttribute("data-saved-text") || ""; }
+      close();
+    }
+
+    function postForm(decision) {
+      var hidden = document.createElement("input");
+      hidden.type = "hidden";
+      hidden.name = "action";
+      hidden.value = decision.action;
+      form.appendChild(hidden);
+      if (decision.submitter) { decision.submitter.disabled = true; }
+      HTMLFormElement.prototype.submit.call(form);
     }
 
     form.addEventListener("submit", function (event) {
