@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from http.cookies import CookieError
 
 from django.http import HttpResponseBase
 from django.utils.http import parse_http_date_safe
@@ -155,10 +156,15 @@ def expire(response: HttpResponseBase, names: Iterable[str], registry: Registry)
         if name in response.cookies:
             continue  # the view (or an earlier rule) already decided this cookie's fate
         known = registry.find(name)
-        if known is None:
-            response.delete_cookie(name)
-        else:
-            response.delete_cookie(name, path=known.path, domain=known.domain or None)
+        try:
+            if known is None:
+                response.delete_cookie(name)
+            else:
+                response.delete_cookie(name, path=known.path, domain=known.domain or None)
+        except CookieError:
+            # A name no Set-Cookie can carry (empty, "Path", with a space...): a script or another
+            # site on the domain made it, the browser sends it, and only they can delete it.
+            continue
 
 
 def allow_hosts_in_csp(

@@ -12,7 +12,7 @@ from typing import NamedTuple
 from django.core import signing
 from django.http import HttpRequest, HttpResponseBase
 
-from policy.models import latest_material_number
+from policy.models import PUBLISHED, latest_material_number
 
 from .categories import CATEGORIES, NECESSARY, all_refused, normalise
 from .conf import conf
@@ -73,12 +73,24 @@ class Consent:
             )
         # A valid signature means we wrote the payload, but a key may have rotated between
         # releases; whatever is wrong inside it, the visitor simply has not consented.
-        except (signing.BadSignature, ValueError, TypeError, KeyError, AttributeError):
+        except (
+            signing.BadSignature,
+            ValueError,
+            TypeError,
+            KeyError,
+            AttributeError,
+            OverflowError,  # a time beyond what datetime can hold
+        ):
             return None
 
     def is_current(self) -> bool:
-        """Return whether this decision still stands: made, and not older than a material change."""
+        """Return whether this decision still stands: made, on a version published here, and not
+        older than a material change."""
         if not self.decided:
+            return False
+        # Signed by us, yet for a version this site never published (another deployment sharing
+        # the key, a database restored from before it): we cannot show what was agreed to.
+        if PUBLISHED.get().version(self.policy_language, self.policy_version) is None:
             return False
         latest = latest_material_number(self.policy_language)
         return latest is None or self.policy_version >= latest

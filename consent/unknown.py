@@ -17,12 +17,14 @@ from dataclasses import dataclass
 from django.db import DatabaseError, connection
 
 from .models import UnknownCookie
+from .records import is_storable, storable
 
 logger = logging.getLogger(__name__)
 
 FLUSH_SECONDS = 30.0
-# Between two flushes, names beyond this many are not counted, nor names too long to be real: a
-# client inventing cookie names must not fill the memory or the table.
+# Between two flushes, names beyond this many are not counted, nor names too long to be real, nor
+# names PostgreSQL cannot store (a NUL would fail the whole batch): a client inventing cookie names
+# must not fill the memory or the table.
 MAX_NAMES = 500
 MAX_NAME_LENGTH = UnknownCookie._meta.get_field("name").max_length or 200
 MAX_PATH_LENGTH = UnknownCookie._meta.get_field("example_path").max_length or 500
@@ -50,8 +52,12 @@ class Sightings:
                 if seen is not None:
                     seen.last_seen = now
                     seen.count += 1
-                elif len(self._seen) < MAX_NAMES and len(name) <= MAX_NAME_LENGTH:
-                    self._seen[name] = Sighting(now, now, 1, path[:MAX_PATH_LENGTH])
+                elif (
+                    len(self._seen) < MAX_NAMES
+                    and len(name) <= MAX_NAME_LENGTH
+                    and is_storable(name)
+                ):
+                    self._seen[name] = Sighting(now, now, 1, storable(path[:MAX_PATH_LENGTH]))
 
     def forget(self) -> None:
         with self._lock:
