@@ -1,0 +1,77 @@
+"""20,000 consent decisions from 50 concurrent clients against production gunicorn.
+
+Every 2xx must name its own record, no answer may be a 5xx, and the log must verify afterwards.
+Throughput is reported next to /baseline/ (a bare Django view that inserts one row, through the
+same server, middleware and CSRF check), measured in the same run in alternating rounds so that
+both meet the same machine.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from django.db import connection
+
+from consent.models import ConsentRecord
+
+from . import load
+from .servers import manage, start
+from .urls import BASELINE_TABLE
+
+pytestmark = pytest.mark.django_db
+
+REDIS_DB = 12
+DECISIONS = 20_000
+CLIENTS = 50
+ROUNDS = 4
+WORKERS = 2 * (os.cpu_count() or 1) + 1  # gunicorn.conf.py's default
+
+
+@pytest.fixture(scope="module")
+def server(env_for, django_db_blocker):
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(BASELINE_TABLE)
+    env = env_for(redis_db=REDIS_DB)
+    with start(env, workers=WORKERS) as server:
+        server.env = env
+        yield server
+    assert not server.errors(), server.log_tail()
+
+
+def test_every_acknowledged_decision_has_exactly_one_record_and_the_log_verifies(server, figures):
+    load.run(server.url, "/baseline/", total=1000, clients=CLIENTS)  # warm every worker
+    load.run(server.url, "/api/consent/", total=1000, clients=CLIENTS)
+    before = ConsentRecord.objects.count()
+
+    consent, baseline = load.Results(), load.Results()
+    for _round in range(ROUNDS):
+        for results, path, total in (
+            (baseline, "/baseline/", DECISIONS // ROUNDS // 2),
+            (consent, "/api/consent/", DECISIONS // ROUNDS),
+        ):
+            done = load.run(server.url, path, total=total, clients=CLIENTS)
+            results.answers += done.answers
+            results.errors += done.errors
+            results.seconds += done.seconds
+
+    assert consent.errors == [] and baseline.errors == []
+    assert consent.statuses == {201: DECISIONS}, consent.statuses
+    assert baseline.statuses == {201: DECISIONS // 2}, baseline.statuses
+    acknowledged = consent.records()
+    assert len(set(acknowledged)) == DECISIONS
+    assert ConsentRecord.objects.filter(pk__in=acknowledged).count() == DECISIONS
+    assert ConsentRecord.objects.count() - before == DECISIONS
+    verified = manage(server.env, "verify_consents").stdout.strip().splitlines()[-1]
+    assert verified.startswith("OK:")
+
+    ratio = consent.per_second / baseline.per_second
+    figures("decisions sent", f"{len(consent.answers):,} from {CLIENTS} clients")
+    figures("answers", dict(consent.statuses))
+    figures("records found", f"{DECISIONS:,} (one per 2xx)")
+    figures("5xx", sum(n for status, n in consent.statuses.items() if status >= 500))
+    figures("verify_consents", verified)
+    figures("gunicorn workers", WORKERS)
+    figures("consent API", f"{consent.per_second:.0f} decisions/s")
+    figures("baseline view", f"{baseline.per_second:.0f} inserts/s")
+    figures("consent / baseline", f"{ratio:.2f}")
