@@ -90,7 +90,7 @@ class ConsentMiddleware:
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
         if REGISTRY.due(within=0.1) or PUBLISHED.due(within=0.1):
-            # About once a second: reloading may query the database, which needs a thread. The
+            # About twice a second: reloading may query the database, which needs a thread. The
             # margin keeps the snapshots fresh until _arrive below has read them.
             await sync_to_async(_refresh)()
         arrival = self._arrive(request, request.COOKIES)

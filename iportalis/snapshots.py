@@ -35,7 +35,7 @@ class _Entry(NamedTuple, Generic[T]):
 
 class Snapshot(Generic[T]):
     def __init__(
-        self, key: str, load: Callable[[], T], *, check_every: float = 1.0, max_age: float = 60.0
+        self, key: str, load: Callable[[], T], *, check_every: float = 0.5, max_age: float = 60.0
     ) -> None:
         self.key = key
         self.load = load

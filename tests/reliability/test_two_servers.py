@@ -3,7 +3,7 @@ registry change made through one is enforced by the other within a second; conse
 through both keep the log verifiable.
 
 Each server keeps the registry and the newest policy numbers in memory per worker, and compares
-their version in Redis at most once a second (iportalis/snapshots.py). The delays measured here
+their version in Redis twice a second (iportalis/snapshots.py). The delays measured here
 run from the admin's response (the change is committed) until every answer of the other server
 enforces it; they are printed under "figures".
 """
