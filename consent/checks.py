@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning, register
 
 from .conf import conf
+from .ratelimit import RATE
 
 MIDDLEWARE = "consent.middleware.ConsentMiddleware"
 # On the way out the middleware must see the response after these have set their cookies, and on
@@ -21,9 +21,6 @@ MUST_PRECEDE = (
 MUST_FOLLOW = ("csp.middleware.CSPMiddleware",)
 # Gives the records' IP hash and the rate limit the client's address behind trusted proxies.
 FORWARDED_FOR_MIDDLEWARE = "iportalis.middleware.ForwardedForMiddleware"
-# django-ratelimit's "count/period" ("30/m", "100/5m"), stricter than its own parser, which reads
-# "30/x" or "30/M" as 30 a second.
-RATE = re.compile(r"([1-9][0-9]*)/([1-9][0-9]*)?[smhd]")
 
 
 @register()

@@ -44,8 +44,8 @@ class Settings:
 
     @property
     def CONSENT_RATE_LIMIT(self) -> str:
-        """Most records one client address may write per period, in django-ratelimit's
-        "count/period" form ("30/m", "500/h", "100/5m").
+        """Most records one client address may write per period: "count/period", as in "30/m",
+        "500/h" or "100/5m" (units s, m, h, d).
 
         Decisions (the form and the API) and GPC signals are counted apart. A visitor decides once
         or twice; raise it if many visitors share one address (a large office behind NAT).

@@ -2,10 +2,11 @@
 
 One client must not be able to flood the append-only log. Each address may write
 CONSENT_RATE_LIMIT decisions per period, and as many GPC records: a browser that sends
-`Sec-GPC: 1` but keeps no cookies is due a GPC record on every page it loads. The counters are
-django-ratelimit's fixed windows in the default cache, so with Redis they hold across every
-process and host; with the per-process memory cache, per process. The address is REMOTE_ADDR,
-which ForwardedForMiddleware sets to the client's behind trusted proxies.
+`Sec-GPC: 1` but keeps no cookies is due a GPC record on every page it loads. The counts are fixed
+windows in the default cache, so with Redis they hold across every process and host; with the
+per-process memory cache, per process. A count costs one round trip to Redis
+(`iportalis.cache.hit`). The address is REMOTE_ADDR, which ForwardedForMiddleware sets to the
+client's behind trusted proxies; IPv6 addresses count per /64, the block one subscriber gets.
 
 The limit fails open: when the cache cannot count, the request goes through. An outage of Redis
 must never stop a visitor's choice from being recorded.
@@ -13,41 +14,90 @@ must never stop a visitor's choice from being recorded.
 
 from __future__ import annotations
 
+import functools
+import ipaddress
 import logging
+import re
+import time
+import zlib
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, NamedTuple
 
+from django.core.cache import caches
 from django.http import HttpRequest, HttpResponseBase
-from django_ratelimit.core import get_usage
+
+from iportalis.cache import hit
 
 from .conf import conf
+from .records import ip_hmac
 
 logger = logging.getLogger(__name__)
 
 DECISIONS = "consent.decisions"
 GPC_SIGNALS = "consent.gpc"
+KEY_PREFIX = "consent.rate"
+
+# "30/m", "100/5m": a count, a slash, then a unit, optionally after a number of them.
+RATE = re.compile(r"([1-9][0-9]*)/([1-9][0-9]*)?([smhd])")
+UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 View = Callable[..., HttpResponseBase]
 TooMany = Callable[[HttpRequest, int], HttpResponseBase]
 
 
+class Rate(NamedTuple):
+    limit: int
+    period: int  # seconds
+
+
+@functools.lru_cache(maxsize=16)
+def parse_rate(rate: str) -> Rate:
+    """Return the count and period of a rate such as "30/m"; ValueError if it is not one."""
+    match = RATE.fullmatch(rate)
+    if match is None:
+        raise ValueError(f"not a rate such as 30/m or 100/5m: {rate!r}")
+    count, periods, unit = match.groups()
+    return Rate(int(count), int(periods or 1) * UNITS[unit])
+
+
+@functools.lru_cache(maxsize=4096)
+def client_of(address: str) -> str:
+    """Return what an address counts as: its keyed hash (no raw IP in the cache), per /64 for
+    IPv6, where one subscriber holds a whole block."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        pass
+    else:
+        if ip.version == 6:
+            address = str(ipaddress.ip_network((ip, 64), strict=False).network_address)
+    return ip_hmac(address)
+
+
+def window(client: str, period: int, now: float) -> tuple[int, float]:
+    """Return which window of `period` seconds `now` falls in for a client, and the seconds left
+    in it. Each client's windows are shifted by a hash of it, so they do not all end at once."""
+    number, into = divmod(now - zlib.crc32(client.encode()) % period, period)
+    return int(number), period - into
+
+
 def retry_after(request: HttpRequest, group: str) -> int | None:
     """Count the request against its client address's limit in `group`. Return the seconds until
     the address may write again if it is over the limit, else None."""
+    rate = parse_rate(conf.CONSENT_RATE_LIMIT)
+    client = client_of(request.META.get("REMOTE_ADDR", ""))
+    number, left = window(client, rate.period, time.time())
     try:
-        usage = get_usage(
-            request, group=group, key="ip", rate=conf.CONSENT_RATE_LIMIT, increment=True
-        )
+        count = hit(caches["default"], f"{KEY_PREFIX}:{group}:{client}:{number}", rate.period)
     except Exception:
-        # Each cache backend raises its own errors (redis.ConnectionError, OSError, ...), and
-        # django-ratelimit catches only a few of them (RATELIMIT_FAIL_OPEN covers those): an
+        # Each cache backend raises its own errors (redis.ConnectionError, OSError, ...): an
         # uncounted record is better than a lost one.
         logger.warning("Could not count a request against the %s limit", group, exc_info=True)
         return None
-    if usage is None or not usage["should_limit"]:
+    if count <= rate.limit:
         return None
-    return max(1, int(usage["time_left"]))
+    return max(1, int(left))
 
 
 def limit_decisions(too_many: TooMany) -> Callable[[View], View]:

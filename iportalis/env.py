@@ -75,5 +75,5 @@ def cache_from_url(url: str) -> dict[str, Any]:
     if url in ("", "locmem://"):
         return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     if url.startswith(("redis://", "rediss://", "unix://")):
-        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
+        return {"BACKEND": "iportalis.cache.RedisCache", "LOCATION": url}
     raise ImproperlyConfigured(f"CACHE_URL must be locmem:// or a redis:// URL, not {url!r}.")

@@ -76,7 +76,7 @@ def test_cache_url_selects_local_memory_or_redis():
     assert cache_from_url("")["BACKEND"].endswith("LocMemCache")
     redis = cache_from_url("redis://127.0.0.1:6379/1")
     assert redis == {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "iportalis.cache.RedisCache",
         "LOCATION": "redis://127.0.0.1:6379/1",
     }
     with pytest.raises(ImproperlyConfigured):

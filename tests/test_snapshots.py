@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db  # forget() also acts when the transaction co
 
 REDIS = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "iportalis.cache.RedisCache",
         "LOCATION": "redis://127.0.0.1:6379/15",
     }
 }
@@ -113,7 +113,7 @@ def test_a_snapshot_works_without_redis_and_catches_up_when_it_returns(settings)
     source = Source()
     settings.CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "iportalis.cache.RedisCache",
             "LOCATION": f"redis://127.0.0.1:{closed_port()}/0",
         }
     }

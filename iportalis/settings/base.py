@@ -129,10 +129,6 @@ CONSENT_RATE_LIMIT = os.environ.get("CONSENT_RATE_LIMIT", "30/m")
 # client's address is the Nth from the right. 0: clients connect directly; the header is ignored.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 
-# The rate limit's counters live in the default cache; when it cannot count, let the request
-# through: an outage of Redis must not stop consent from being recorded.
-RATELIMIT_FAIL_OPEN = True
-
 # Messages live in the session: a `messages` cookie would be stripped for visitors who refused
 # first-party cookies.
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"

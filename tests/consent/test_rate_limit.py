@@ -3,33 +3,35 @@
 import json
 import logging
 import socket
+import time
 
 import pytest
 from asgiref.sync import async_to_sync
+from django.core.cache import caches
 from django.core.checks import run_checks
-from django.test import RequestFactory
-from django_ratelimit.core import get_usage
 
 from consent.models import ConsentRecord
+from consent.ratelimit import client_of, parse_rate, window
 from consent.records import ip_hmac
 from tests.test_settings import PRODUCTION_ENV, manage
 
 pytestmark = pytest.mark.django_db
 
 LIMIT = 30  # the default, "30/m"
+REDIS_LOCATION = "redis://127.0.0.1:6379/8"
 
 
-def roomy_address(avoid=(), rate="1/m", seconds=20):
+def roomy_address(avoid=(), rate="1/m", seconds=20, pattern="198.51.100.{}"):
     """Return a documentation address whose current window of `rate` has `seconds` or more to run.
 
-    django-ratelimit counts in fixed windows, each address's shifted by a hash of it: a test that
-    posts 31 times must not straddle the end of one, or the count starts again halfway.
+    Counts are kept in fixed windows, each address's shifted by a hash of it: a test that posts
+    31 times must not straddle the end of one, or the count starts again halfway.
     """
+    period = parse_rate(rate).period
     for host in range(1, 255):
-        address = f"198.51.100.{host}"
-        request = RequestFactory().get("/", REMOTE_ADDR=address)
-        usage = get_usage(request, group="test.probe", key="ip", rate=rate)
-        if address not in avoid and usage["time_left"] >= seconds:
+        address = pattern.format(host)
+        _number, left = window(client_of(address), period, time.time())
+        if address not in avoid and left >= seconds:
             return address
     raise AssertionError("every address's window is about to end")
 
@@ -101,6 +103,31 @@ def test_another_address_is_not_limited(client):
     assert ConsentRecord.objects.filter(ip_hmac=ip_hmac(other)).count() == 2
 
 
+def test_the_limit_holds_with_redis_as_the_cache(client, settings):
+    client.get("/")  # the registry and policy numbers are read before the cache is switched
+    settings.CACHES = {
+        "default": {"BACKEND": "iportalis.cache.RedisCache", "LOCATION": REDIS_LOCATION}
+    }
+    caches["default"].clear()
+    address = roomy_address()
+    try:
+        statuses = [post_json(client, address).status_code for _ in range(LIMIT + 1)]
+    finally:
+        caches["default"].clear()
+
+    assert statuses == [201] * LIMIT + [429]
+    assert ConsentRecord.objects.count() == LIMIT
+
+
+def test_ipv6_addresses_count_per_64_block(client):
+    block = roomy_address(pattern="2001:db8:{:x}::").removesuffix("::")  # its /64: block::/64
+    for host in range(1, LIMIT + 1):
+        assert post_json(client, f"{block}::{host:x}").status_code == 201
+
+    assert post_json(client, f"{block}::ffff:1").status_code == 429
+    assert post_json(client, f"{block}:1::1").status_code == 201  # the next /64
+
+
 def test_a_gpc_browser_without_cookies_stops_writing_records_at_the_limit(client):
     address = roomy_address()
     for _ in range(LIMIT + 10):
@@ -155,7 +182,7 @@ def test_the_limit_fails_open_when_redis_is_down(client, settings, caplog):
     client.get("/")  # the registry and policy numbers are read while the cache still answers
     settings.CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "iportalis.cache.RedisCache",
             "LOCATION": f"redis://127.0.0.1:{closed_port()}/11",
         }
     }
@@ -181,15 +208,20 @@ def ids():
     return {message.id for message in run_checks()}
 
 
-@pytest.mark.parametrize("rate", ["30/m", "1000000/m", "100/5m", "1/s", "5000/d"])
-def test_rates_in_django_ratelimits_form_pass_the_check(settings, rate):
+@pytest.mark.parametrize(
+    "rate, count, period",
+    [("30/m", 30, 60), ("1000000/m", 1000000, 60), ("100/5m", 100, 300), ("1/s", 1, 1)]
+    + [("5000/d", 5000, 86400), ("7/2h", 7, 7200)],
+)
+def test_rates_of_a_count_and_a_period_pass_the_check(settings, rate, count, period):
     settings.CONSENT_RATE_LIMIT = rate
 
     assert "consent.E004" not in ids()
+    assert parse_rate(rate) == (count, period)
 
 
 @pytest.mark.parametrize("rate", ["", "lots", "30", "30/x", "30/M", "0/m", "30/0m", "30/mm", 30])
-def test_a_rate_django_ratelimit_would_misread_is_an_error(settings, rate):
+def test_anything_else_is_an_error(settings, rate):
     settings.CONSENT_RATE_LIMIT = rate
 
     assert "consent.E004" in ids()
