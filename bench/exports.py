@@ -143,7 +143,7 @@ def fill(count: int) -> None:
         cursor.execute("SET consent.allow_truncate = 'on'")  # this bench database only
         cursor.execute(f"TRUNCATE {table}, consent_chainhead, consent_chaincheckpoint")
         for n, decision in enumerate(decisions(count, versions), 1):
-            chain = integrity.chain_for(decision[0])
+            chain = n % integrity.CHAINS
             seq, prev_hash = heads[chain][0] + 1, heads[chain][1]
             record_hash = integrity.record_hash([chain, seq, prev_hash, *decision], key)
             heads[chain] = (seq, record_hash)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
+import random
 import re
 import uuid
 from collections.abc import Mapping
+from typing import Any, NamedTuple
 
-from django.db import connection, transaction
-from django.db.backends.utils import CursorWrapper
+from django.db import connection
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import get_language
@@ -36,6 +38,7 @@ def ip_hmac(ip: str) -> str:
     return hmac.new(key, ip.encode(), hashlib.sha256).hexdigest()
 
 
+@functools.lru_cache(maxsize=1024)  # a browser sends the same one with every decision
 def shorten_user_agent(user_agent: str) -> str:
     """Keep major versions only (`Chrome/156`, not `Chrome/156.0.8078.73`), at most 200 chars."""
     return storable(_MINOR_VERSIONS.sub(r"\1", user_agent))[:USER_AGENT_LENGTH]
@@ -64,7 +67,14 @@ def append_record(
     policy: PolicyVersion,
     path: str,
 ) -> ConsentRecord:
-    """Append one decision to the log, linked to the end of its visitor's chain."""
+    """Append one decision to the log, linked to the end of a hash chain.
+
+    The record goes to a chain whose end this process remembers from its last write, in one
+    statement that moves the chain's head on only if it is still where it was remembered: no lock,
+    no transaction of our own, one round trip. When the head has moved (another process appended
+    to that chain, or nothing is remembered yet), the record goes nowhere, and the writer reads the
+    head of a chain picked at random and tries there.
+    """
     choices = normalise(choices)
     record = ConsentRecord(
         consent_id=consent_id,
@@ -82,45 +92,85 @@ def append_record(
         path=clean_path(path),
         ip_hmac=ip_hmac(request.META.get("REMOTE_ADDR", "")),
         user_agent=shorten_user_agent(request.headers.get("User-Agent", "")),
-        chain=integrity.chain_for(consent_id),
     )
-    with transaction.atomic(), connection.cursor() as cursor:
-        # Only this chain's head is locked: writers on the other chains go on in parallel.
-        record.seq, record.prev_hash = _advance_head(cursor, record.chain)
+    head = _free_heads.pop() if _free_heads else None
+    for _attempt in range(MAX_ATTEMPTS):
+        if head is None:
+            head = _read_head(random.randrange(integrity.CHAINS))
+        record.chain, record.seq, record.prev_hash = head.chain, head.seq + 1, head.hash
+        # Taken after the head was read: a chain's records are in time order too.
         record.created_at = timezone.now()
         record.hash = integrity.record_hash([getattr(record, f) for f in integrity.HASHED_FIELDS])
-        # The record and the head's new hash in one statement: one round trip fewer per decision.
-        fields = [f for f in ConsentRecord._meta.concrete_fields if f.name != "id"]
-        cursor.execute(
-            f"""
-            WITH record AS (
-                INSERT INTO {ConsentRecord._meta.db_table} ({", ".join(f.column for f in fields)})
-                VALUES ({", ".join(["%s"] * len(fields))}) RETURNING id
-            )
-            UPDATE {ChainHead._meta.db_table} SET hash = %s WHERE chain = %s
-            RETURNING (SELECT id FROM record)
-            """,
-            [f.get_db_prep_save(f.pre_save(record, True), connection) for f in fields]
-            + [record.hash, record.chain],
-        )
-        (record.pk,) = cursor.fetchone()
-    record._state.adding = False
-    return record
-
-
-def _advance_head(cursor: CursorWrapper, chain: int) -> tuple[int, str]:
-    """Lock a chain's head row and move it on by one, creating it for the chain's first record;
-    return the new record's seq and the hash it links to."""
-    advance = (
-        f"UPDATE {ChainHead._meta.db_table} SET seq = seq + 1 WHERE chain = %s RETURNING seq, hash"
+        if _insert_after(record, head):
+            # Safe to remember even inside a transaction that is later rolled back: the next
+            # write from it would find the head elsewhere and move on.
+            _free_heads.append(_Head(record.chain, record.seq, record.hash))
+            record._state.adding = False
+            return record
+        head = None
+    raise RuntimeError(
+        f"No chain took the record in {MAX_ATTEMPTS} attempts: more writers than the "
+        f"{integrity.CHAINS} chains are competing for them."
     )
-    cursor.execute(advance, [chain])
-    row = cursor.fetchone()
-    if row is None:
+
+
+MAX_ATTEMPTS = 20
+
+
+class _Head(NamedTuple):
+    """Where a chain ends: its last record's seq and hash (0 and the genesis when empty)."""
+
+    chain: int
+    seq: int
+    hash: str
+
+
+# The heads this process last wrote, one per writer that has written: a writer takes one for its
+# write and puts the new head back. Lists pop and append atomically, so threads never share one.
+_free_heads: list[_Head] = []
+
+
+def _read_head(chain: int) -> _Head:
+    head = ChainHead.objects.filter(chain=chain).values_list("seq", "hash").first()
+    if head is None:
         ChainHead.objects.bulk_create(
             [ChainHead(chain=chain, seq=0, hash=integrity.GENESIS)], ignore_conflicts=True
         )
-        cursor.execute(advance, [chain])
+        return _read_head(chain)
+    return _Head(chain, *head)
+
+
+def _insert_after(record: ConsentRecord, head: _Head) -> bool:
+    """Insert the record and move its chain's head to it, if the head is still at `head`.
+
+    A concurrent writer of the same chain waits for the head's row lock, then finds the head
+    moved: exactly one record follows each link, and the (chain, seq) constraint stands behind it.
+    """
+    attnames, sql = _insert_statement()
+    params: list[Any] = [record.seq, record.hash, head.chain, head.seq, head.hash]
+    # The values as they are: psycopg2 adapts each of these field types (UUID, aware datetime,
+    # bool, int, str) exactly as the fields' own get_db_prep_save would, at a tenth of the cost.
+    params += [getattr(record, name) for name in attnames]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
         row = cursor.fetchone()
-    seq, prev_hash = row
-    return int(seq), str(prev_hash)
+    if row is None:
+        return False
+    record.pk = row[0]
+    return True
+
+
+@functools.cache
+def _insert_statement() -> tuple[list[str], str]:
+    fields = [f for f in ConsentRecord._meta.concrete_fields if f.name != "id"]
+    sql = f"""
+        WITH head AS (
+            UPDATE {ChainHead._meta.db_table} SET seq = %s, hash = %s
+            WHERE chain = %s AND seq = %s AND hash = %s
+            RETURNING chain
+        )
+        INSERT INTO {ConsentRecord._meta.db_table} ({", ".join(f.column for f in fields)})
+        SELECT {", ".join(["%s"] * len(fields))} FROM head
+        RETURNING id
+    """
+    return [f.attname for f in fields], sql

@@ -147,7 +147,7 @@ def snapshot(read_only: bool = True) -> Iterator[None]:
 
 
 def _chains() -> list[int]:
-    """Return the 16 chains, and any other chain number a forged record claims."""
+    """Return every chain, and any other chain number a forged record claims."""
     strays = (
         ConsentRecord.objects.filter(Q(chain__lt=0) | Q(chain__gte=CHAINS))
         .values_list("chain", flat=True)

@@ -7,7 +7,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import IntegrityError, connection, connections, transaction
 
-from consent.integrity import CHAINS, GENESIS, chain_for
+from consent import records
+from consent.integrity import CHAINS, GENESIS
 from consent.models import ChainHead, ConsentRecord
 from consent.records import shorten_user_agent
 from tests.factories import make_record
@@ -54,16 +55,43 @@ def test_user_agent_keeps_major_versions_and_at_most_200_characters():
     assert len(shorten_user_agent("A" * 1000)) == 200
 
 
-def test_one_visitors_records_link_into_one_chain():
-    consent_id = uuid.uuid4()
-    first = make_record(consent_id)
-    second = make_record(consent_id, event="withdraw", choices={})
+def test_a_process_links_its_records_into_the_chain_it_wrote_last():
+    first = make_record()
+    second = make_record(event="withdraw", choices={})
 
-    assert first.chain == second.chain == chain_for(consent_id)
+    assert second.chain == first.chain
     assert second.seq == first.seq + 1
     assert second.prev_hash == first.hash
     head = ChainHead.objects.get(chain=first.chain)
     assert (head.seq, head.hash) == (second.seq, second.hash)
+
+
+def test_a_record_follows_a_head_only_while_it_is_still_the_head():
+    first = make_record(chain=3)
+    stale = records._read_head(3)
+    make_record(chain=3)  # another process extends chain 3
+    record = ConsentRecord.objects.get(pk=first.pk)
+    record.pk, record.seq, record.prev_hash = None, stale.seq + 1, stale.hash
+
+    assert records._insert_after(record, stale) is False
+    assert ConsentRecord.objects.filter(chain=3).count() == 2
+    assert ChainHead.objects.get(chain=3).seq == 2
+
+
+def test_a_writer_whose_chain_moved_on_appends_after_the_real_head():
+    make_record(chain=3)
+    remembered = list(records._free_heads)  # this process: chain 3 ends at its first record
+    other = make_record(chain=3)  # another process appends to chain 3 meanwhile
+    records._free_heads[:] = remembered
+
+    record = make_record()
+
+    head = ChainHead.objects.get(chain=record.chain)
+    assert (head.seq, head.hash) == (record.seq, record.hash)
+    if record.chain == 3:  # it happened to pick chain 3 again: after the other's record
+        assert (record.seq, record.prev_hash) == (other.seq + 1, other.hash)
+    output, passed = verify()
+    assert passed, output
 
 
 @pytest.mark.parametrize(
@@ -222,13 +250,15 @@ def test_concurrent_writers_keep_every_chain_intact(settings):
 
     seed_registry(apps)
     publish_seed_policy(PolicyVersion)
-    shared_visitor = uuid.uuid4()  # half the writes compete for one chain
+    # Every writer starts out believing it may append to the end of chain 3: all but one must
+    # find the head moved, and move on.
+    records._free_heads[:] = [records._read_head(3)] * 8
     errors = []
 
     def write(n):
         try:
-            for i in range(n):
-                make_record(shared_visitor if i % 2 else None)
+            for _ in range(n):
+                make_record()
         except Exception as error:  # reported below
             errors.append(error)
         finally:
@@ -242,6 +272,6 @@ def test_concurrent_writers_keep_every_chain_intact(settings):
 
     assert errors == []
     assert ConsentRecord.objects.count() == 200
-    assert ConsentRecord.objects.filter(consent_id=shared_visitor).count() == 8 * 12
+    assert ConsentRecord.objects.filter(chain=3, seq=1).count() == 1
     output, passed = verify()
     assert passed, output
