@@ -42,6 +42,7 @@ class _Reading(NamedTuple):
     rules: Rules
 
 
+DOCUMENT_TYPES = ("text/html", "application/xhtml+xml")
 MAX_READINGS = 4096
 _readings: dict[tuple[str, str], _Reading] = {}
 
@@ -160,7 +161,9 @@ class ConsentMiddleware:
             enforcement.expire(response, expired, registry)
         rules = arrival.rules if state is arrival.state else registry.rules(state.choices)
         hosts = rules.hosts
-        if hosts:
+        # Only a document loads other hosts' scripts and frames: JSON, redirects and files keep
+        # the strict policy (and skip django-csp's rebuilding it).
+        if hosts and response.get("Content-Type", "").startswith(DOCUMENT_TYPES):
             directives = getattr(settings, "CONTENT_SECURITY_POLICY", {}).get("DIRECTIVES", {})
             enforcement.allow_hosts_in_csp(response, hosts, directives)
         if unknown:

@@ -3,7 +3,7 @@
 import pytest
 from asgiref.sync import async_to_sync
 from cookie_consent.models import CookieGroup
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 from django.test import AsyncRequestFactory, RequestFactory
 from django.urls import ResolverMatch
 
@@ -262,6 +262,12 @@ def test_consented_hosts_join_what_a_views_own_csp_update_asked_for(serve):
     assert update["img-src"] == ["img.example"]
     assert update["default-src"][0] == "cdn.example"
     assert "js.hs-scripts.com" in update["default-src"]
+
+
+def test_a_response_that_is_not_a_document_gets_no_consented_hosts(serve):
+    served = serve(lambda r: JsonResponse({}), consented=("third-party", "session"))
+
+    assert getattr(served.response, "_csp_update", None) is None
 
 
 def test_without_consented_hosts_a_views_csp_update_is_left_alone(serve):
