@@ -94,6 +94,33 @@ def test_a_writer_whose_chain_moved_on_appends_after_the_real_head():
     assert passed, output
 
 
+@pytest.mark.django_db(transaction=True)
+def test_records_go_in_on_a_new_connection_and_after_a_rollback():
+    from django.apps import apps
+
+    from consent.seed import seed_registry
+    from policy.models import PolicyVersion
+    from policy.seed import publish_seed_policy
+
+    seed_registry(apps)
+    publish_seed_policy(PolicyVersion)
+    first = make_record()  # prepares the append on this connection
+    connection.close()
+    second = make_record()  # a new connection: prepared again
+    with pytest.raises(RuntimeError), transaction.atomic():
+        make_record()
+        raise RuntimeError("rolled back")
+    third = make_record()  # the statement outlives the rollback; the remembered head does not
+
+    assert set(ConsentRecord.objects.values_list("pk", flat=True)) == {
+        first.pk,
+        second.pk,
+        third.pk,
+    }
+    output, passed = verify()
+    assert passed, output
+
+
 @pytest.mark.parametrize(
     "sql",
     [
