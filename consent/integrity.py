@@ -57,11 +57,12 @@ def canonical(values: Sequence[Any]) -> bytes:
     """Return the bytes that are hashed for a record's HASHED_FIELDS values."""
     parts: list[Any] = [FORMAT]
     for value in values:
-        if hasattr(value, "isoformat"):
-            value = value.isoformat()
-        elif not isinstance(value, str | int | bool):
-            value = str(value)  # UUID
-        parts.append(value)
+        if isinstance(value, str | int):  # bool is an int
+            parts.append(value)
+        elif isinstance(value, datetime):
+            parts.append(value.isoformat())
+        else:
+            parts.append(str(value))  # UUID
     return encode_json(parts).encode()
 
 
