@@ -1,8 +1,13 @@
 from __future__ import annotations
 
+import os
+
 import pytest
+import redis
 from django.core.cache import cache
 from django.db import connection
+
+REDIS = "redis://127.0.0.1:6379"
 
 # Figures a test reports ("requests sent", "cases tried", ...), printed at the end of the run so
 # that CI's log holds the numbers the README quotes.
@@ -38,6 +43,23 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_line(test)
         for line in lines:
             terminalreporter.write_line(f"    {line}")
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """Return the address of the Redis that tests of the Redis cache use (each picks a database
+    number of its own). Without one they skip, as browser tests do without chromium, except in CI,
+    where they must run."""
+    client = redis.Redis.from_url(REDIS, socket_connect_timeout=1)
+    try:
+        client.ping()
+    except redis.ConnectionError as error:
+        if os.environ.get("CI"):
+            pytest.fail(f"Redis tests must run in CI: nothing answers at {REDIS} ({error}).")
+        pytest.skip(f"No Redis at {REDIS}: start one to run the tests of the Redis cache.")
+    finally:
+        client.close()
+    return REDIS
 
 
 @pytest.fixture(scope="session")

@@ -1,17 +1,17 @@
 """iportalis.cache.RedisCache: Django's Redis backend, plus a counter in one round trip."""
 
 import pytest
-import redis
 from django.core.cache import caches
 
 from iportalis.cache import hit
 
-LOCATION = "redis://127.0.0.1:6379/10"
+DB = 10
 
 
 @pytest.fixture
-def cache(settings):
-    settings.CACHES = {"default": {"BACKEND": "iportalis.cache.RedisCache", "LOCATION": LOCATION}}
+def cache(settings, redis_url):
+    location = f"{redis_url}/{DB}"
+    settings.CACHES = {"default": {"BACKEND": "iportalis.cache.RedisCache", "LOCATION": location}}
     cache = caches["default"]
     cache.clear()
     yield cache
@@ -19,7 +19,7 @@ def cache(settings):
 
 
 def ttl(cache, key):
-    return redis.Redis.from_url(LOCATION).ttl(cache.make_key(key))
+    return cache._cache.get_client().ttl(cache.make_key(key))
 
 
 def test_a_counter_starts_at_one_with_its_expiry_and_counts_on(cache):

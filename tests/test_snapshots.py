@@ -11,12 +11,13 @@ from iportalis.snapshots import Snapshot
 
 pytestmark = pytest.mark.django_db  # forget() also acts when the transaction commits
 
-REDIS = {
-    "default": {
-        "BACKEND": "iportalis.cache.RedisCache",
-        "LOCATION": "redis://127.0.0.1:6379/15",
+REDIS_DB = 15
+
+
+def redis_caches(redis_url):
+    return {
+        "default": {"BACKEND": "iportalis.cache.RedisCache", "LOCATION": f"{redis_url}/{REDIS_DB}"}
     }
-}
 
 
 class Source:
@@ -32,8 +33,8 @@ class Source:
 
 
 @pytest.fixture
-def redis_cache(settings):
-    settings.CACHES = REDIS
+def redis_cache(settings, redis_url):
+    settings.CACHES = redis_caches(redis_url)
     caches["default"].clear()
     yield
     caches["default"].clear()
@@ -109,7 +110,7 @@ def test_a_snapshot_with_nothing_to_fall_back_on_reports_the_outage(redis_cache)
         snapshot.get()
 
 
-def test_a_snapshot_works_without_redis_and_catches_up_when_it_returns(settings):
+def test_a_snapshot_works_without_redis_and_catches_up_when_it_returns(settings, redis_url):
     source = Source()
     settings.CACHES = {
         "default": {
@@ -123,7 +124,7 @@ def test_a_snapshot_works_without_redis_and_catches_up_when_it_returns(settings)
     source.value = "second"
     assert snapshot.get() == "second"
 
-    settings.CACHES = REDIS
+    settings.CACHES = redis_caches(redis_url)
     caches["default"].clear()
     source.value = "third"
     snapshot.forget()

@@ -18,7 +18,7 @@ from tests.test_settings import PRODUCTION_ENV, manage
 pytestmark = pytest.mark.django_db
 
 LIMIT = 30  # the default, "30/m"
-REDIS_LOCATION = "redis://127.0.0.1:6379/8"
+REDIS_DB = 8
 
 
 def roomy_address(avoid=(), rate="1/m", seconds=20, pattern="198.51.100.{}"):
@@ -103,10 +103,10 @@ def test_another_address_is_not_limited(client):
     assert ConsentRecord.objects.filter(ip_hmac=ip_hmac(other)).count() == 2
 
 
-def test_the_limit_holds_with_redis_as_the_cache(client, settings):
+def test_the_limit_holds_with_redis_as_the_cache(client, settings, redis_url):
     client.get("/")  # the registry and policy numbers are read before the cache is switched
     settings.CACHES = {
-        "default": {"BACKEND": "iportalis.cache.RedisCache", "LOCATION": REDIS_LOCATION}
+        "default": {"BACKEND": "iportalis.cache.RedisCache", "LOCATION": f"{redis_url}/{REDIS_DB}"}
     }
     caches["default"].clear()
     address = roomy_address()
