@@ -21,7 +21,6 @@ import re
 import time
 import zlib
 from collections.abc import Callable
-from functools import wraps
 from typing import Any, NamedTuple
 
 from django.core.cache import caches
@@ -105,7 +104,7 @@ def limit_decisions(too_many: TooMany) -> Callable[[View], View]:
     Retry-After header instead, and writes nothing. Other methods are not counted."""
 
     def decorator(view: View) -> View:
-        @wraps(view)
+        @functools.wraps(view)
         def limited_view(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if request.method == "POST":
                 seconds = retry_after(request, DECISIONS)

@@ -57,6 +57,22 @@ def storable(text: str) -> str:
     return _UNSTORABLE.sub("\ufffd", text)
 
 
+MAX_ATTEMPTS = 20
+
+
+class _Head(NamedTuple):
+    """Where a chain ends: its last record's seq and hash (0 and the genesis when empty)."""
+
+    chain: int
+    seq: int
+    hash: str
+
+
+# The heads this process last wrote, one per writer that has written: a writer takes one for its
+# write and puts the new head back. Lists pop and append atomically, so threads never share one.
+_free_heads: list[_Head] = []
+
+
 def append_record(
     request: HttpRequest,
     *,
@@ -94,7 +110,10 @@ def append_record(
         # META, not request.headers: building that mapping costs more than this whole record.
         user_agent=shorten_user_agent(request.META.get("HTTP_USER_AGENT", "")),
     )
-    head = _free_heads.pop() if _free_heads else None
+    try:
+        head: _Head | None = _free_heads.pop()
+    except IndexError:  # this is the process's first write, or other threads hold its heads
+        head = None
     for _attempt in range(MAX_ATTEMPTS):
         if head is None:
             head = _read_head(random.randrange(integrity.CHAINS))
@@ -103,8 +122,8 @@ def append_record(
         record.created_at = timezone.now()
         record.hash = integrity.record_hash([getattr(record, f) for f in integrity.HASHED_FIELDS])
         if _insert_after(record, head):
-            # Safe to remember even inside a transaction that is later rolled back: the next
-            # write from it would find the head elsewhere and move on.
+            # Remembered even inside a transaction that may yet roll back: if it does, the next
+            # write finds the head elsewhere and moves on.
             _free_heads.append(_Head(record.chain, record.seq, record.hash))
             record._state.adding = False
             return record
@@ -113,22 +132,6 @@ def append_record(
         f"No chain took the record in {MAX_ATTEMPTS} attempts: more writers than the "
         f"{integrity.CHAINS} chains are competing for them."
     )
-
-
-MAX_ATTEMPTS = 20
-
-
-class _Head(NamedTuple):
-    """Where a chain ends: its last record's seq and hash (0 and the genesis when empty)."""
-
-    chain: int
-    seq: int
-    hash: str
-
-
-# The heads this process last wrote, one per writer that has written: a writer takes one for its
-# write and puts the new head back. Lists pop and append atomically, so threads never share one.
-_free_heads: list[_Head] = []
 
 
 def _read_head(chain: int) -> _Head:
