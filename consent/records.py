@@ -9,7 +9,7 @@ import random
 import re
 import uuid
 from collections.abc import Mapping
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from django.db import connection
 from django.http import HttpRequest
@@ -121,7 +121,7 @@ def append_record(
         # Taken after the head was read: a chain's records are in time order too.
         record.created_at = timezone.now()
         record.hash = integrity.record_hash([getattr(record, f) for f in integrity.HASHED_FIELDS])
-        if _insert_after(record, head):
+        if _insert_after(record):
             # Remembered even inside a transaction that may yet roll back: if it does, the next
             # write finds the head elsewhere and moves on.
             _free_heads.append(_Head(record.chain, record.seq, record.hash))
@@ -144,17 +144,17 @@ def _read_head(chain: int) -> _Head:
     return _Head(chain, *head)
 
 
-def _insert_after(record: ConsentRecord, head: _Head) -> bool:
-    """Insert the record and move its chain's head to it, if the head is still at `head`.
+def _insert_after(record: ConsentRecord) -> bool:
+    """Insert the record and move its chain's head to it, if the head is still the record's
+    predecessor (`seq - 1`, `prev_hash`).
 
     A concurrent writer of the same chain waits for the head's row lock, then finds the head
     moved: exactly one record follows each link, and the (chain, seq) constraint stands behind it.
     """
     attnames, prepare, execute = _statements()
-    params: list[Any] = [record.seq, record.hash, head.chain, head.seq, head.hash]
     # The values as they are: psycopg2 adapts each of these field types (UUID, aware datetime,
     # bool, int, str) exactly as the fields' own get_db_prep_save would, at a tenth of the cost.
-    params += [getattr(record, name) for name in attnames]
+    params = [getattr(record, name) for name in attnames]
     with connection.cursor() as cursor:
         # Prepared once per connection, so PostgreSQL plans it once rather than for each record:
         # that was a third of what the statement cost the server. PREPARE outlives a rollback.
@@ -173,23 +173,23 @@ def _insert_after(record: ConsentRecord, head: _Head) -> bool:
 @functools.cache
 def _statements() -> tuple[list[str], str, str]:
     """Return the record's attribute names in column order, and the SQL that prepares and runs
-    the append (its parameters: the head's new seq and hash, the remembered chain, seq and hash,
-    then the record's columns)."""
+    the append, whose parameters are those columns."""
     fields = [f for f in ConsentRecord._meta.concrete_fields if f.name != "id"]
-    count = 5 + len(fields)
+    param = {f.attname: f"${n}" for n, f in enumerate(fields, 1)}
     prepare = f"""
         PREPARE {APPEND} AS
         WITH head AS (
-            UPDATE {ChainHead._meta.db_table} SET seq = $1, hash = $2
-            WHERE chain = $3 AND seq = $4 AND hash = $5
+            UPDATE {ChainHead._meta.db_table} SET seq = {param["seq"]}, hash = {param["hash"]}
+            WHERE chain = {param["chain"]} AND seq = {param["seq"]} - 1
+                AND hash = {param["prev_hash"]}
             RETURNING chain
         )
         INSERT INTO {ConsentRecord._meta.db_table} ({", ".join(f.column for f in fields)})
-        SELECT {", ".join(f"${n}" for n in range(6, count + 1))} FROM head
+        SELECT {", ".join(param.values())} FROM head
         RETURNING id
     """
-    execute = f"EXECUTE {APPEND} ({', '.join(['%s'] * count)})"
-    return [f.attname for f in fields], prepare, execute
+    execute = f"EXECUTE {APPEND} ({', '.join(['%s'] * len(fields))})"
+    return list(param), prepare, execute
 
 
 APPEND = "consent_append_record"

@@ -73,7 +73,7 @@ def test_a_record_follows_a_head_only_while_it_is_still_the_head():
     record = ConsentRecord.objects.get(pk=first.pk)
     record.pk, record.seq, record.prev_hash = None, stale.seq + 1, stale.hash
 
-    assert records._insert_after(record, stale) is False
+    assert records._insert_after(record) is False
     assert ConsentRecord.objects.filter(chain=3).count() == 2
     assert ChainHead.objects.get(chain=3).seq == 2
 
