@@ -4,14 +4,14 @@ import pytest
 from django.core.cache import caches
 
 from iportalis.cache import hit
+from iportalis.env import cache_from_url
 
 DB = 10
 
 
 @pytest.fixture
 def cache(settings, redis_url):
-    location = f"{redis_url}/{DB}"
-    settings.CACHES = {"default": {"BACKEND": "iportalis.cache.RedisCache", "LOCATION": location}}
+    settings.CACHES = {"default": cache_from_url(f"{redis_url}/{DB}")}
     cache = caches["default"]
     cache.clear()
     yield cache

@@ -7,6 +7,7 @@ import pytest
 from django.core.cache import caches
 from django.db import OperationalError
 
+from iportalis.env import cache_from_url
 from iportalis.snapshots import Snapshot
 
 pytestmark = pytest.mark.django_db  # forget() also acts when the transaction commits
@@ -15,9 +16,7 @@ REDIS_DB = 15
 
 
 def redis_caches(redis_url):
-    return {
-        "default": {"BACKEND": "iportalis.cache.RedisCache", "LOCATION": f"{redis_url}/{REDIS_DB}"}
-    }
+    return {"default": cache_from_url(f"{redis_url}/{REDIS_DB}")}
 
 
 class Source:
@@ -112,12 +111,7 @@ def test_a_snapshot_with_nothing_to_fall_back_on_reports_the_outage(redis_cache)
 
 def test_a_snapshot_works_without_redis_and_catches_up_when_it_returns(settings, redis_url):
     source = Source()
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "iportalis.cache.RedisCache",
-            "LOCATION": f"redis://127.0.0.1:{closed_port()}/0",
-        }
-    }
+    settings.CACHES = {"default": cache_from_url(f"redis://127.0.0.1:{closed_port()}/0")}
     snapshot = Snapshot("test:snap", source.load, check_every=0, max_age=60)
     assert snapshot.get() == "first"  # loaded from the database although Redis is down
     snapshot.forget()  # an admin's change: cannot be announced, but this process reloads

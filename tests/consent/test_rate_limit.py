@@ -13,6 +13,7 @@ from django.core.checks import run_checks
 from consent.models import ConsentRecord
 from consent.ratelimit import client_of, parse_rate, window
 from consent.records import ip_hmac
+from iportalis.env import cache_from_url
 from tests.test_settings import PRODUCTION_ENV, manage
 
 pytestmark = pytest.mark.django_db
@@ -105,9 +106,7 @@ def test_another_address_is_not_limited(client):
 
 def test_the_limit_holds_with_redis_as_the_cache(client, settings, redis_url):
     client.get("/")  # the registry and policy numbers are read before the cache is switched
-    settings.CACHES = {
-        "default": {"BACKEND": "iportalis.cache.RedisCache", "LOCATION": f"{redis_url}/{REDIS_DB}"}
-    }
+    settings.CACHES = {"default": cache_from_url(f"{redis_url}/{REDIS_DB}")}
     caches["default"].clear()
     address = roomy_address()
     try:
@@ -180,12 +179,7 @@ def closed_port():
 
 def test_the_limit_fails_open_when_redis_is_down(client, settings, caplog):
     client.get("/")  # the registry and policy numbers are read while the cache still answers
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "iportalis.cache.RedisCache",
-            "LOCATION": f"redis://127.0.0.1:{closed_port()}/11",
-        }
-    }
+    settings.CACHES = {"default": cache_from_url(f"redis://127.0.0.1:{closed_port()}/11")}
     address = "198.51.100.7"
 
     with caplog.at_level(logging.WARNING, logger="consent.ratelimit"):
