@@ -131,13 +131,20 @@ def check_behind_proxy(**kwargs: Any) -> list[CheckMessage]:
 
 
 @register("security", deploy=True)
-def check_integrity_key(**kwargs: Any) -> list[CheckMessage]:
-    if getattr(settings, "CONSENT_INTEGRITY_KEY", None):
-        return []
-    return [
-        Warning(
-            "CONSENT_INTEGRITY_KEY is not set, so the consent log's hash chains are keyed with "
-            "SECRET_KEY: rotating it would make every existing record fail verification.",
-            id="consent.W002",
-        )
-    ]
+def check_log_signing_key(**kwargs: Any) -> list[CheckMessage]:
+    """The log cannot sign a checkpoint without its key (production refuses to start anyway)."""
+    from .log.note import NoteError, parse_signer
+
+    try:
+        signer = parse_signer(conf.CONSENT_LOG_SIGNING_KEY)
+    except NoteError as error:
+        return [
+            Error(
+                f"CONSENT_LOG_SIGNING_KEY is not a usable signing key: {error}.",
+                hint="Make one with `manage.py consent_log_key --origin <your site>/consent-log`.",
+                id="consent.E006",
+            )
+        ]
+    if signer.key_type != 0x01:
+        return [Error("CONSENT_LOG_SIGNING_KEY must be an Ed25519 note key.", id="consent.E006")]
+    return []

@@ -19,12 +19,17 @@ class Settings:
         return int(getattr(settings, "CONSENT_MAX_AGE", YEAR))
 
     @property
-    def CONSENT_INTEGRITY_KEY(self) -> str:
-        """Secret that keys the records' hash chain; derived from SECRET_KEY unless set.
+    def CONSENT_LOG_SIGNING_KEY(self) -> str:
+        """The log's Ed25519 signer key, as Go's sumdb/note writes one:
+        `PRIVATE+KEY+<origin>+<key ID>+<key>` (`manage.py consent_log_key` makes one). Its name
+        is the log's origin, the first line of every checkpoint."""
+        return str(getattr(settings, "CONSENT_LOG_SIGNING_KEY", ""))
 
-        Set it explicitly in production: rotating SECRET_KEY must not make the log unverifiable.
-        """
-        return str(getattr(settings, "CONSENT_INTEGRITY_KEY", None) or settings.SECRET_KEY)
+    @property
+    def CONSENT_LOG_INTEGRATOR(self) -> bool:
+        """Run the log's integrator in a thread of every app process (WSGI and ASGI). Turn it off
+        to run `manage.py integrate_log` as a process of its own instead."""
+        return bool(getattr(settings, "CONSENT_LOG_INTEGRATOR", True))
 
     @property
     def CONSENT_IP_KEY(self) -> str:

@@ -12,6 +12,19 @@ from django.utils.translation import gettext_lazy as _
 from policy.models import PolicyVersion
 
 from .categories import FIRST_PARTY, NECESSARY, PARTIES, PERSISTENT, SESSION, THIRD_PARTY
+from .log.models import Cosignature, LogCheckpoint, LogLeaf, LogTile, Witness
+
+__all__ = [
+    "ConsentRecord",
+    "Cosignature",
+    "LogCheckpoint",
+    "LogLeaf",
+    "LogTile",
+    "RegisteredCookie",
+    "Service",
+    "UnknownCookie",
+    "Witness",
+]
 
 SITE_PROVIDER = "iPortalis"
 
@@ -84,7 +97,7 @@ class RegisteredCookie(CatalogueCookie):
 class ConsentRecord(models.Model):
     """One decision of one visitor: appended, never changed (PostgreSQL refuses UPDATE and DELETE).
 
-    `chain`, `seq`, `prev_hash` and `hash` make the log tamper-evident; see docs/integrity.md.
+    The integrator makes it an entry of the signed log (consent.integration, docs/integrity.md).
     """
 
     class Event(models.TextChoices):
@@ -120,10 +133,6 @@ class ConsentRecord(models.Model):
     path = models.CharField(_("path"), max_length=500)
     ip_hmac = models.CharField(_("IP HMAC"), max_length=64)
     user_agent = models.CharField(_("user agent (shortened)"), max_length=200)
-    chain = models.SmallIntegerField(_("chain"))
-    seq = models.BigIntegerField(_("sequence in chain"))
-    prev_hash = models.CharField(_("previous hash"), max_length=64)
-    hash = models.CharField(_("hash"), max_length=64)
 
     class Meta:
         verbose_name = _("consent record")
@@ -134,7 +143,6 @@ class ConsentRecord(models.Model):
             ("view_statistics", "Can view consent statistics"),
         ]
         constraints = [
-            models.UniqueConstraint(fields=["chain", "seq"], name="consent_record_chain_seq"),
             models.CheckConstraint(condition=models.Q(necessary=True), name="consent_necessary_on"),
         ]
 
@@ -150,20 +158,6 @@ class ConsentRecord(models.Model):
             SESSION: self.session,
             PERSISTENT: self.persistent,
         }
-
-
-class ChainHead(models.Model):
-    """The last link of each hash chain, so that removing the newest records shows too."""
-
-    chain = models.SmallIntegerField(primary_key=True)
-    seq = models.BigIntegerField(default=0)
-    hash = models.CharField(max_length=64)
-
-    class Meta:
-        verbose_name = _("chain head")
-
-    def __str__(self) -> str:
-        return f"chain {self.chain} at seq {self.seq}"
 
 
 class UnknownCookie(models.Model):
@@ -184,32 +178,3 @@ class UnknownCookie(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-
-class ChainCheckpoint(models.Model):
-    """Where a hash chain begins after a retention purge removed its oldest records.
-
-    `seq` and `hash` are those of the last record removed, so the first remaining record still
-    links to something verifiable. `signature` is an HMAC with the integrity key, so that whoever
-    deletes records without the key cannot pass the deletion off as a purge. Checkpoints are
-    never changed: each purge adds one per chain it cut (docs/integrity.md, "Retention purge").
-    """
-
-    chain = models.SmallIntegerField(_("chain"))
-    seq = models.BigIntegerField(_("last purged seq"))
-    hash = models.CharField(_("last purged hash"), max_length=64)
-    purged_before = models.DateTimeField(_("purged records created before"))
-    purged_at = models.DateTimeField(_("purged at"))
-    records = models.BigIntegerField(_("records purged"))
-    signature = models.CharField(_("signature"), max_length=64)
-
-    class Meta:
-        verbose_name = _("chain checkpoint")
-        verbose_name_plural = _("chain checkpoints")
-        ordering = ["chain", "-seq"]
-        constraints = [
-            models.UniqueConstraint(fields=["chain", "seq"], name="consent_checkpoint_chain_seq"),
-        ]
-
-    def __str__(self) -> str:
-        return f"chain {self.chain} purged up to seq {self.seq}"

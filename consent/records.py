@@ -1,15 +1,13 @@
-"""Appending consent records: one row per decision, linked into its hash chain."""
+"""Appending consent records: one row per decision, one INSERT (the integrator logs it)."""
 
 from __future__ import annotations
 
 import functools
 import hashlib
 import hmac
-import random
 import re
 import uuid
 from collections.abc import Mapping
-from typing import NamedTuple
 
 from django.db import connection
 from django.http import HttpRequest
@@ -18,10 +16,9 @@ from django.utils.translation import get_language
 
 from policy.models import PolicyVersion
 
-from . import integrity
 from .categories import FIRST_PARTY, PERSISTENT, SESSION, THIRD_PARTY, normalise
 from .conf import conf
-from .models import ChainHead, ConsentRecord
+from .models import ConsentRecord
 from .state import gpc_requested
 
 USER_AGENT_LENGTH = 200
@@ -57,22 +54,6 @@ def storable(text: str) -> str:
     return _UNSTORABLE.sub("\ufffd", text)
 
 
-MAX_ATTEMPTS = 20
-
-
-class _Head(NamedTuple):
-    """Where a chain ends: its last record's seq and hash (0 and the genesis when empty)."""
-
-    chain: int
-    seq: int
-    hash: str
-
-
-# The heads this process last wrote, one per writer that has written: a writer takes one for its
-# write and puts the new head back. Lists pop and append atomically, so threads never share one.
-_free_heads: list[_Head] = []
-
-
 def append_record(
     request: HttpRequest,
     *,
@@ -83,13 +64,9 @@ def append_record(
     policy: PolicyVersion,
     path: str,
 ) -> ConsentRecord:
-    """Append one decision to the log, linked to the end of a hash chain.
+    """Write one decision: one INSERT, no lock, no shared row updated, one round trip.
 
-    The record goes to a chain whose end this process remembers from its last write, in one
-    statement that moves the chain's head on only if it is still where it was remembered: no lock,
-    no transaction of our own, one round trip. When the head has moved (another process appended
-    to that chain, or nothing is remembered yet), the record goes nowhere, and the writer reads the
-    head of a chain picked at random and tries there.
+    The integrator (consent.integration) adds it to the signed log within about a second.
     """
     choices = normalise(choices)
     record = ConsentRecord(
@@ -110,47 +87,13 @@ def append_record(
         # META, not request.headers: building that mapping costs more than this whole record.
         user_agent=shorten_user_agent(request.META.get("HTTP_USER_AGENT", "")),
     )
-    try:
-        head: _Head | None = _free_heads.pop()
-    except IndexError:  # this is the process's first write, or other threads hold its heads
-        head = None
-    for _attempt in range(MAX_ATTEMPTS):
-        if head is None:
-            head = _read_head(random.randrange(integrity.CHAINS))
-        record.chain, record.seq, record.prev_hash = head.chain, head.seq + 1, head.hash
-        # Taken after the head was read: a chain's records are in time order too.
-        record.created_at = timezone.now()
-        record.hash = integrity.record_hash([getattr(record, f) for f in integrity.HASHED_FIELDS])
-        if _insert_after(record):
-            # Remembered even inside a transaction that may yet roll back: if it does, the next
-            # write finds the head elsewhere and moves on.
-            _free_heads.append(_Head(record.chain, record.seq, record.hash))
-            record._state.adding = False
-            return record
-        head = None
-    raise RuntimeError(
-        f"No chain took the record in {MAX_ATTEMPTS} attempts: more writers than the "
-        f"{integrity.CHAINS} chains are competing for them."
-    )
+    record.created_at = timezone.now()
+    _insert(record)
+    return record
 
 
-def _read_head(chain: int) -> _Head:
-    head = ChainHead.objects.filter(chain=chain).values_list("seq", "hash").first()
-    if head is None:
-        ChainHead.objects.bulk_create(
-            [ChainHead(chain=chain, seq=0, hash=integrity.GENESIS)], ignore_conflicts=True
-        )
-        return _read_head(chain)
-    return _Head(chain, *head)
-
-
-def _insert_after(record: ConsentRecord) -> bool:
-    """Insert the record and move its chain's head to it, if the head is still the record's
-    predecessor (`seq - 1`, `prev_hash`).
-
-    A concurrent writer of the same chain waits for the head's row lock, then finds the head
-    moved: exactly one record follows each link, and the (chain, seq) constraint stands behind it.
-    """
+def _insert(record: ConsentRecord) -> None:
+    """Insert the record in one prepared statement, and give it its ID."""
     attnames, prepare, execute = _statements()
     # The values as they are: psycopg2 adapts each of these field types (UUID, aware datetime,
     # bool, int, str) exactly as the fields' own get_db_prep_save would, at a tenth of the cost.
@@ -163,29 +106,20 @@ def _insert_after(record: ConsentRecord) -> bool:
             cursor.execute(prepare)
             connection._consent_append_prepared_on = raw  # type: ignore[attr-defined]
         cursor.execute(execute, params)
-        row = cursor.fetchone()
-    if row is None:
-        return False
-    record.pk = row[0]
-    return True
+        record.pk = cursor.fetchone()[0]
+    record._state.adding = False
 
 
 @functools.cache
 def _statements() -> tuple[list[str], str, str]:
     """Return the record's attribute names in column order, and the SQL that prepares and runs
-    the append, whose parameters are those columns."""
+    the insert, whose parameters are those columns. The row's `txid` is the column's default."""
     fields = [f for f in ConsentRecord._meta.concrete_fields if f.name != "id"]
     param = {f.attname: f"${n}" for n, f in enumerate(fields, 1)}
     prepare = f"""
         PREPARE {APPEND} AS
-        WITH head AS (
-            UPDATE {ChainHead._meta.db_table} SET seq = {param["seq"]}, hash = {param["hash"]}
-            WHERE chain = {param["chain"]} AND seq = {param["seq"]} - 1
-                AND hash = {param["prev_hash"]}
-            RETURNING chain
-        )
         INSERT INTO {ConsentRecord._meta.db_table} ({", ".join(f.column for f in fields)})
-        SELECT {", ".join(param.values())} FROM head
+        VALUES ({", ".join(param.values())})
         RETURNING id
     """
     execute = f"EXECUTE {APPEND} ({', '.join(['%s'] * len(fields))})"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 import dj_database_url
@@ -77,3 +78,13 @@ def cache_from_url(url: str) -> dict[str, Any]:
     if url.startswith(("redis://", "rediss://", "unix://")):
         return {"BACKEND": "iportalis.cache.RedisCache", "LOCATION": url}
     raise ImproperlyConfigured(f"CACHE_URL must be locmem:// or a redis:// URL, not {url!r}.")
+
+
+def dev_signing_key(path: Path, name: str) -> str:
+    """Return the consent log's signing key kept in `path`, generating it the first time."""
+    from consent.log.note import generate_signer
+
+    if not path.exists():
+        path.write_text(str(generate_signer(name)) + "\n")
+        path.chmod(0o600)
+    return path.read_text().strip()

@@ -40,24 +40,14 @@ def make_staff(*permissions: str, username: str = "staff") -> User:
     return user
 
 
-def make_record(
-    consent_id=None, event="accept_all", surface="banner", choices=None, chain=None, **meta
-):
-    """Append a consent record as a visitor's decision would, through the real write path.
-
-    With `chain`, this record and the next ones from this process go to that chain, as if this
-    process had picked it.
-    """
+def make_record(consent_id=None, event="accept_all", surface="banner", choices=None, **meta):
+    """Append a consent record as a visitor's decision would, through the real write path."""
     import uuid
 
     from django.test import RequestFactory
 
-    from consent import records
     from consent.categories import all_accepted
     from consent.records import append_record
-
-    if chain is not None:
-        records._free_heads[:] = [records._read_head(chain)]
 
     request = RequestFactory().post(
         "/consent/",

@@ -29,7 +29,7 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from ..export import streaming_response
-from ..models import ChainCheckpoint, ConsentRecord
+from ..models import ConsentRecord, LogCheckpoint
 
 
 class ReadOnlyMixin:
@@ -174,7 +174,6 @@ class ConsentRecordAdmin(ReadOnlyMixin, admin.ModelAdmin[ConsentRecord]):
         ),
         (_("Shown"), {"fields": ["policy_version", "policy_sha256", "language", "path"]}),
         (_("Visitor"), {"fields": ["ip_hmac", "user_agent"]}),
-        (_("Integrity"), {"fields": ["chain", "seq", "prev_hash", "hash"]}),
         (_("History of this consent ID"), {"fields": ["history"]}),
     ]
     HISTORY_LIMIT = 200
@@ -252,13 +251,14 @@ class ConsentRecordAdmin(ReadOnlyMixin, admin.ModelAdmin[ConsentRecord]):
         return response
 
 
-@admin.register(ChainCheckpoint)
-class ChainCheckpointAdmin(ReadOnlyMixin, admin.ModelAdmin[ChainCheckpoint]):
-    """Where each chain starts again after a retention purge; written by purge_consents only."""
+@admin.register(LogCheckpoint)
+class LogCheckpointAdmin(ReadOnlyMixin, admin.ModelAdmin[LogCheckpoint]):
+    """The log's signed checkpoints, newest first; written by the integrator only."""
 
-    list_display = ["chain", "seq", "records", "purged_before", "purged_at"]
-    list_filter = ["chain"]
-    ordering = ["-purged_at", "chain"]
+    list_display = ["size", "created_at"]
+    fields = ["size", "created_at", "note"]
+    ordering = ["-size"]
+    show_full_result_count = False
 
 
 def audit_links(request: HttpRequest) -> list[tuple[str, str]]:

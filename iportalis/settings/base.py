@@ -116,11 +116,13 @@ COOKIE_CONSENT_LOG_ENABLED = False
 # The policy's table of cookies in use comes from the consent app's registry.
 POLICY_COOKIE_TABLE = "consent.registry.cookie_table_html"
 
-# Consent: see consent/conf.py. Set both keys in production, independently of SECRET_KEY.
+# Consent: see consent/conf.py. Set CONSENT_IP_KEY in production, independently of SECRET_KEY.
 # Every request reads the first two; Django caches a setting that exists, not a default.
 CONSENT_COOKIE_NAME = "iportalis_consent"
 CONSENT_DOWNGRADE_PERSISTENT = True
-CONSENT_INTEGRITY_KEY = os.environ.get("CONSENT_INTEGRITY_KEY", "")
+# The consent log's signing key (`manage.py consent_log_key` makes one). Production requires it;
+# development keeps a generated one in .consent-log-key.
+CONSENT_LOG_SIGNING_KEY = os.environ.get("CONSENT_LOG_SIGNING_KEY", "")
 CONSENT_IP_KEY = os.environ.get("CONSENT_IP_KEY", "")
 CONSENT_MAX_AGE = env_int("CONSENT_MAX_AGE", 60 * 60 * 24 * 365)
 CONSENT_RATE_LIMIT = os.environ.get("CONSENT_RATE_LIMIT", "30/m")

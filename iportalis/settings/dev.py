@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from iportalis.embedded_db import embedded_database
-from iportalis.env import database_from_url, env_bool, env_list
+from iportalis.env import database_from_url, dev_signing_key, env_bool, env_list
 
 from .base import *  # noqa: F403
 from .base import BASE_DIR
@@ -22,6 +22,11 @@ DATABASES = {
         else embedded_database(BASE_DIR / ".pgdata")
     )
 }
+
+# A key of this checkout's own, made on first use and never committed (.gitignore).
+CONSENT_LOG_SIGNING_KEY = os.environ.get("CONSENT_LOG_SIGNING_KEY") or dev_signing_key(
+    BASE_DIR / ".consent-log-key", "iportalis.localhost/consent-log"
+)
 
 # Serve static files straight from the app and project folders, without collectstatic.
 WHITENOISE_AUTOREFRESH = True

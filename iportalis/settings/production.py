@@ -9,6 +9,7 @@ from .base import *  # noqa: F403
 DEBUG = False
 SECRET_KEY = require("SECRET_KEY")
 DATABASES = {"default": database_from_url(require("DATABASE_URL"))}
+CONSENT_LOG_SIGNING_KEY = require("CONSENT_LOG_SIGNING_KEY")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [])
 if not ALLOWED_HOSTS:
     require("ALLOWED_HOSTS")

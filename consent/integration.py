@@ -1,0 +1,147 @@
+"""The integrator: puts committed consent records and policy publications into the log.
+
+Writing a decision is one INSERT; nothing on the request path touches the log. Each record's
+row carries the ID of the transaction that wrote it (`txid`, a column default). Every
+transaction with an ID below PostgreSQL's snapshot `xmin` has ended, so the records below it are
+all there will ever be: a batch takes those from its cursor up, in (txid, id) order, gives them
+the next leaf indexes, and signs a checkpoint that remembers the new cursor. Nothing is skipped
+and nothing is taken twice, whatever order writers commit in (docs/integrity.md, "Writing").
+
+One batch runs at a time across all servers, under a PostgreSQL advisory lock held for its
+transaction: a batch that dies rolls back whole and frees the lock, and the next integrator to
+try takes over where the last checkpoint left off.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from django.db import connection, transaction
+
+from .entries import PUBLICATION_SQL, RECORD_SQL, leaf_hash_sql
+from .log import store
+from .log.models import LogCheckpoint, LogLeaf
+from .models import ConsentRecord
+
+logger = logging.getLogger(__name__)
+
+RECORD, POLICY = "record", "policy"
+LOCK = 0x636F6E73656E74  # "consent": the integrator's advisory lock
+BATCH = 100_000
+INTERVAL = 1.0
+
+_PENDING_RECORDS = f"""
+    SELECT r.id, r.txid::text, {leaf_hash_sql(RECORD_SQL)}
+    FROM {ConsentRecord._meta.db_table} r
+    JOIN policy_policyversion p ON p.id = r.policy_version_id
+    WHERE (r.txid >= %(cursor)s::xid8 AND r.txid < %(horizon)s::xid8
+           OR r.txid = pg_current_xact_id_if_assigned())
+      AND NOT EXISTS (
+          SELECT FROM {LogLeaf._meta.db_table} l WHERE l.source = '{RECORD}' AND l.ref = r.id
+      )
+    ORDER BY r.txid, r.id
+    LIMIT %(limit)s
+"""
+_PENDING_PUBLICATIONS = f"""
+    SELECT p.id, {leaf_hash_sql(PUBLICATION_SQL)}
+    FROM policy_policyversion p
+    WHERE p.status = 'published' AND NOT EXISTS (
+        SELECT FROM {LogLeaf._meta.db_table} l WHERE l.source = '{POLICY}' AND l.ref = p.id
+    )
+    ORDER BY p.published_at, p.id
+"""
+
+
+def integrate(limit: int = BATCH) -> LogCheckpoint | None:
+    """Integrate one batch of pending entries; return its checkpoint, or None if another
+    integrator holds the lock or nothing was pending.
+
+    Inside a transaction that wrote records itself (a test), those records are integrated too.
+    """
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [LOCK])
+        if not cursor.fetchone()[0]:
+            return None
+        head = store.latest()
+        # Read before the records: every transaction below it had ended by then.
+        cursor.execute("SELECT pg_snapshot_xmin(pg_current_snapshot())::text")
+        horizon = int(cursor.fetchone()[0])
+        cursor.execute(_PENDING_PUBLICATIONS)
+        leaves = [(POLICY, ref, bytes(leaf)) for ref, leaf in cursor.fetchall()]
+        start = head.cursor if head is not None else 0
+        cursor.execute(
+            _PENDING_RECORDS, {"cursor": str(start), "horizon": str(horizon), "limit": limit}
+        )
+        rows = cursor.fetchall()
+        leaves += [(RECORD, ref, bytes(leaf)) for ref, _txid, leaf in rows]
+        # A full batch may have left records of its last transaction behind: start there.
+        cursor_after = int(rows[-1][1]) if len(rows) == limit else max(start, horizon)
+        if not leaves and head is not None:
+            return None
+        return store.append(leaves, cursor_after)
+
+
+def integrate_all() -> int:
+    """Integrate until nothing is pending; return how many entries went in."""
+    head = store.latest()
+    before = head.size if head is not None else 0
+    while (checkpoint := integrate()) is not None:
+        head = checkpoint
+    return (head.size if head is not None else 0) - before
+
+
+class Integrator(threading.Thread):
+    """Integrate a batch every INTERVAL seconds, in the background of an app process.
+
+    Every process may run one: the lock lets one batch run at a time, and whichever process
+    gets it next carries on after a process dies. A database error is logged and retried.
+    """
+
+    def __init__(self, interval: float = INTERVAL) -> None:
+        super().__init__(name="consent-log-integrator", daemon=True)
+        self.interval = interval
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        from django.db import close_old_connections
+
+        while not self.stopping.is_set():
+            started = time.monotonic()
+            try:
+                while integrate() is not None and not self.stopping.is_set():
+                    pass  # a backlog: go on without waiting
+            except Exception:
+                logger.exception("The consent log integrator failed; retrying.")
+                close_old_connections()
+                connection.close()
+            self.stopping.wait(max(0.0, self.interval - (time.monotonic() - started)))
+        connection.close()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.join()
+
+
+_started: Integrator | None = None
+_start_lock = threading.Lock()
+
+
+def start_in_background() -> Integrator:
+    """Start this process's integrator thread, once."""
+    global _started
+    with _start_lock:
+        if _started is None or not _started.is_alive():
+            _started = Integrator()
+            _started.start()
+        return _started
+
+
+def start_if_enabled() -> None:
+    """Start the integrator thread unless CONSENT_LOG_INTEGRATOR is off (the WSGI and ASGI
+    entry points call this, so runserver and every gunicorn worker integrate)."""
+    from .conf import conf
+
+    if conf.CONSENT_LOG_INTEGRATOR:
+        start_in_background()
