@@ -130,7 +130,7 @@ def check_behind_proxy(**kwargs: Any) -> list[CheckMessage]:
     ]
 
 
-@register("security", deploy=True)
+@register("security")
 def check_log_signing_key(**kwargs: Any) -> list[CheckMessage]:
     """The log cannot sign a checkpoint without its key (production refuses to start anyway)."""
     from .log.note import NoteError, parse_signer

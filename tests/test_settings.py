@@ -17,7 +17,10 @@ PRODUCTION_ENV = {
     "SECRET_KEY": "x7-not-a-real-key-but-long-and-random-enough-9f8e7d6c5b4a3",
     "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/iportalis",
     "ALLOWED_HOSTS": "iportalis.example",
-    "CONSENT_INTEGRITY_KEY": "another-long-random-key-only-for-the-consent-log-4f3e2d1c",
+    # A fixed test key, made with `manage.py consent_log_key --origin iportalis.example/consent-log`.
+    "CONSENT_LOG_SIGNING_KEY": (
+        "PRIVATE+KEY+iportalis.example/consent-log+ebce7f1a+AY/mXg3Y45y/Mi2IhetGQzc9yXCY0al9qxOgBC9BPZmm"
+    ),
 }
 
 
@@ -42,7 +45,9 @@ def test_production_settings_pass_check_deploy_without_warnings():
     assert "System check identified no issues" in result.stdout
 
 
-@pytest.mark.parametrize("missing", ["SECRET_KEY", "DATABASE_URL", "ALLOWED_HOSTS"])
+@pytest.mark.parametrize(
+    "missing", ["SECRET_KEY", "DATABASE_URL", "ALLOWED_HOSTS", "CONSENT_LOG_SIGNING_KEY"]
+)
 def test_production_settings_refuse_to_start_without(missing):
     env = {k: v for k, v in PRODUCTION_ENV.items() if k != missing}
 

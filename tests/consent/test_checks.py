@@ -18,12 +18,15 @@ def test_a_missing_middleware_is_reported(settings):
     assert "consent.W001" in ids()
 
 
-def test_deploy_checks_want_a_separate_integrity_key(settings):
-    settings.CONSENT_INTEGRITY_KEY = ""
-    assert "consent.W002" in ids(include_deployment_checks=True)
+def test_the_log_signing_key_is_checked(settings):
+    from consent.log.note import COSIGNATURE_V1, generate_signer
 
-    settings.CONSENT_INTEGRITY_KEY = "a-separate-long-random-key"
-    assert "consent.W002" not in ids(include_deployment_checks=True)
+    assert "consent.E006" not in ids()
+    for broken in ("", "PRIVATE+KEY+x+00000000+AAAA", str(generate_signer("w", COSIGNATURE_V1))):
+        settings.CONSENT_LOG_SIGNING_KEY = broken
+        assert "consent.E006" in ids(include_deployment_checks=True)
+    settings.CONSENT_LOG_SIGNING_KEY = str(generate_signer("example.com/log"))
+    assert "consent.E006" not in ids(include_deployment_checks=True)
 
 
 def test_the_projects_middleware_order_passes():
