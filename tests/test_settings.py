@@ -17,10 +17,9 @@ PRODUCTION_ENV = {
     "SECRET_KEY": "x7-not-a-real-key-but-long-and-random-enough-9f8e7d6c5b4a3",
     "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/iportalis",
     "ALLOWED_HOSTS": "iportalis.example",
-    # A fixed test key, made with `manage.py consent_log_key --origin iportalis.example/consent-log`.
-    "CONSENT_LOG_SIGNING_KEY": (
-        "PRIVATE+KEY+iportalis.example/consent-log+ebce7f1a+AY/mXg3Y45y/Mi2IhetGQzc9yXCY0al9qxOgBC9BPZmm"
-    ),
+    # A key for tests only, from `manage.py consent_log_key --origin iportalis.example/consent-log`.
+    "CONSENT_LOG_SIGNING_KEY": "PRIVATE+KEY+iportalis.example/consent-log+ebce7f1a+"
+    "AY/mXg3Y45y/Mi2IhetGQzc9yXCY0al9qxOgBC9BPZmm",
 }
 
 
