@@ -29,7 +29,8 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from ..export import streaming_response
-from ..models import ConsentRecord, LogCheckpoint
+from ..integration import RECORD
+from ..models import ConsentRecord, LogCheckpoint, LogLeaf
 
 
 class ReadOnlyMixin:
@@ -165,7 +166,7 @@ class ConsentRecordAdmin(ReadOnlyMixin, admin.ModelAdmin[ConsentRecord]):
     paginator = EstimatedCountPaginator
     actions = ["export_csv", "export_jsonl"]
     change_list_template = "consent/admin/consentrecord_change_list.html"
-    readonly_fields = ["exact_time", "history"]
+    readonly_fields = ["exact_time", "leaf", "history"]
     fieldsets = [
         (None, {"fields": ["id", "consent_id", "exact_time", "event", "surface"]}),
         (
@@ -174,6 +175,7 @@ class ConsentRecordAdmin(ReadOnlyMixin, admin.ModelAdmin[ConsentRecord]):
         ),
         (_("Shown"), {"fields": ["policy_version", "policy_sha256", "language", "path"]}),
         (_("Visitor"), {"fields": ["ip_hmac", "user_agent"]}),
+        (_("Log"), {"fields": ["leaf"]}),
         (_("History of this consent ID"), {"fields": ["history"]}),
     ]
     HISTORY_LIMIT = 200
@@ -189,6 +191,16 @@ class ConsentRecordAdmin(ReadOnlyMixin, admin.ModelAdmin[ConsentRecord]):
     @admin.display(description=_("time (UTC)"))
     def exact_time(self, record: ConsentRecord) -> str:
         return record.created_at.isoformat(sep=" ")
+
+    @admin.display(description=_("entry in the log"))
+    def leaf(self, record: ConsentRecord) -> str:
+        leaf = LogLeaf.objects.filter(source=RECORD, ref=record.pk).first()
+        if leaf is None:
+            return str(_("Not integrated yet: the integrator adds it within seconds."))
+        return _("leaf index %(index)s, leaf hash %(hash)s") % {
+            "index": leaf.index,
+            "hash": bytes(leaf.hash).hex(),
+        }
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[ConsentRecord], search_term: str
