@@ -36,7 +36,7 @@ _PENDING_RECORDS = f"""
     SELECT r.id, r.txid::text, {leaf_hash_sql(RECORD_SQL)}
     FROM {ConsentRecord._meta.db_table} r
     JOIN policy_policyversion p ON p.id = r.policy_version_id
-    WHERE (r.txid >= %(cursor)s::xid8 AND r.txid < %(horizon)s::xid8
+    WHERE ((r.txid, r.id) > (%(txid)s::xid8, %(id)s) AND r.txid < %(horizon)s::xid8
            OR r.txid = pg_current_xact_id_if_assigned())
       AND NOT EXISTS (
           SELECT FROM {LogLeaf._meta.db_table} l WHERE l.source = '{RECORD}' AND l.ref = r.id
@@ -70,14 +70,18 @@ def integrate(limit: int = BATCH) -> LogCheckpoint | None:
         horizon = int(cursor.fetchone()[0])
         cursor.execute(_PENDING_PUBLICATIONS)
         leaves = [(POLICY, ref, bytes(leaf)) for ref, leaf in cursor.fetchall()]
-        start = head.cursor if head is not None else 0
+        start = (head.cursor, head.cursor_id) if head is not None else (0, 0)
         cursor.execute(
-            _PENDING_RECORDS, {"cursor": str(start), "horizon": str(horizon), "limit": limit}
+            _PENDING_RECORDS,
+            {"txid": str(start[0]), "id": start[1], "horizon": str(horizon), "limit": limit},
         )
         rows = cursor.fetchall()
         leaves += [(RECORD, ref, bytes(leaf)) for ref, _txid, leaf in rows]
         # A full batch may have left records of its last transaction behind: start there.
-        cursor_after = int(rows[-1][1]) if len(rows) == limit else max(start, horizon)
+        if len(rows) == limit:
+            cursor_after = (int(rows[-1][1]), rows[-1][0])
+        else:
+            cursor_after = max(start, (horizon, 0))
         if not leaves and head is not None:
             return None
         return store.append(leaves, cursor_after)

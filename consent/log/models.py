@@ -54,8 +54,9 @@ class LogTile(models.Model):
 class LogCheckpoint(models.Model):
     """A signed checkpoint: the tree's size and root as a C2SP signed note. Every one is kept.
 
-    `cursor` is the integrator's place: every record written by a transaction with a lower ID
-    than it is in the tree of this size (consent.integration).
+    `cursor` and `cursor_id` are the integrator's place: every record written by a transaction
+    with a lower ID than `cursor`, or by that transaction with an ID up to `cursor_id`, is in the
+    tree of this size (consent.integration).
     """
 
     size = models.BigIntegerField(_("tree size"), primary_key=True)
@@ -63,6 +64,7 @@ class LogCheckpoint(models.Model):
     note = models.TextField(_("signed note"))
     created_at = models.DateTimeField(_("signed at"))
     cursor = models.BigIntegerField(_("integrated below transaction"))
+    cursor_id = models.BigIntegerField(_("and in it up to record"), default=0)
 
     class Meta:
         verbose_name = _("log checkpoint")

@@ -90,7 +90,7 @@ def edge(size: int) -> tiles.Edge:
     return tiles.Edge(size, partial)
 
 
-def append(leaves: Sequence[tuple[str, int, bytes]], cursor: int) -> LogCheckpoint:
+def append(leaves: Sequence[tuple[str, int, bytes]], cursor: tuple[int, int]) -> LogCheckpoint:
     """Add `(source, ref, leaf hash)` entries to the tree and sign a checkpoint of it.
 
     The caller holds the integrator's lock, in a transaction: leaves, tiles and checkpoint
@@ -112,7 +112,8 @@ def append(leaves: Sequence[tuple[str, int, bytes]], cursor: int) -> LogCheckpoi
         root=root,
         note=note.sign_note(body, key),
         created_at=timezone.now(),
-        cursor=cursor,
+        cursor=cursor[0],
+        cursor_id=cursor[1],
     )
 
 

@@ -16,7 +16,7 @@ from django.db import migrations, models
 TXID = """
 ALTER TABLE consent_consentrecord ADD COLUMN txid xid8 NOT NULL DEFAULT '0';
 ALTER TABLE consent_consentrecord ALTER COLUMN txid SET DEFAULT pg_current_xact_id();
-CREATE INDEX consent_consentrecord_txid ON consent_consentrecord (txid);
+CREATE INDEX consent_consentrecord_txid ON consent_consentrecord (txid, id);
 """
 TXID_BACKWARD = "ALTER TABLE consent_consentrecord DROP COLUMN txid;"
 
@@ -114,6 +114,10 @@ class Migration(migrations.Migration):
                 ("note", models.TextField(verbose_name="signed note")),
                 ("created_at", models.DateTimeField(verbose_name="signed at")),
                 ("cursor", models.BigIntegerField(verbose_name="integrated below transaction")),
+                (
+                    "cursor_id",
+                    models.BigIntegerField(default=0, verbose_name="and in it up to record"),
+                ),
             ],
             options={
                 "verbose_name": "log checkpoint",
