@@ -16,6 +16,8 @@ import pytest
 from django.contrib.auth.hashers import make_password
 from django.db import connection
 
+from consent.log.note import generate_signer
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 # The gunicorn process reads what migrations committed to the test database (the seed policy),
@@ -49,6 +51,9 @@ def production_site(tmp_path):
         "SECURE_SSL_REDIRECT": "false",
         "SECURE_PROXY_SSL_HEADER": "HTTP_X_FORWARDED_PROTO",
         "STATIC_ROOT": str(tmp_path / "static"),
+        "CONSENT_LOG_SIGNING_KEY": str(generate_signer("127.0.0.1/consent-log")),
+        # The test database is shared with the tests that follow: nothing may commit to it.
+        "CONSENT_LOG_INTEGRATOR": "false",
     }
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput"],

@@ -9,7 +9,7 @@ import django_stubs_ext
 from csp.constants import NONE, SELF
 from django.utils.translation import gettext_lazy as _
 
-from iportalis.env import cache_from_url, env_int, env_list
+from iportalis.env import cache_from_url, env_bool, env_int, env_list
 
 # Lets runtime code subscript Django's generic classes (ModelAdmin[Model]) as the type stubs do.
 django_stubs_ext.monkeypatch()
@@ -123,6 +123,8 @@ CONSENT_DOWNGRADE_PERSISTENT = True
 # The consent log's signing key (`manage.py consent_log_key` makes one). Production requires it;
 # development keeps a generated one in .consent-log-key.
 CONSENT_LOG_SIGNING_KEY = os.environ.get("CONSENT_LOG_SIGNING_KEY", "")
+# Each app process integrates records into the log in a thread; off: run `manage.py integrate_log`.
+CONSENT_LOG_INTEGRATOR = env_bool("CONSENT_LOG_INTEGRATOR", True)
 CONSENT_IP_KEY = os.environ.get("CONSENT_IP_KEY", "")
 CONSENT_MAX_AGE = env_int("CONSENT_MAX_AGE", 60 * 60 * 24 * 365)
 CONSENT_RATE_LIMIT = os.environ.get("CONSENT_RATE_LIMIT", "30/m")
