@@ -105,7 +105,8 @@ def _decode_key(name: str, hex_id: str, encoded: str) -> tuple[int, bytes]:
 
 def parse_verifier(text: str) -> Verifier:
     """Read a verifier key (`name+id+base64`); raise NoteError if it is malformed."""
-    parts = text.strip().split("+")
+    # The base64 key may hold "+" itself: split off the name and the ID only, as Go does.
+    parts = text.strip().split("+", 2)
     if len(parts) != 3:
         raise NoteError("a verifier key is name+id+key")
     key_type, public = _decode_key(*parts)
@@ -120,7 +121,7 @@ def parse_verifier(text: str) -> Verifier:
 
 def parse_signer(text: str) -> Signer:
     """Read a signer key (`PRIVATE+KEY+name+id+base64`); raise NoteError if it is malformed."""
-    parts = text.strip().split("+")
+    parts = text.strip().split("+", 4)
     if len(parts) != 5 or parts[:2] != ["PRIVATE", "KEY"]:
         raise NoteError("a signer key is PRIVATE+KEY+name+id+key")
     key_type, seed = _decode_key(*parts[2:])
