@@ -10,5 +10,6 @@ urlpatterns = [
     path("cookie-policy/", include("policy.urls")),
     path("", include("consent.urls")),
     path("audit/", include("consent.audit_urls")),
+    path("consent-log/", include("consent.log.urls")),
     path("admin/", admin.site.urls),
 ]

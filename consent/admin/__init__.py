@@ -1,3 +1,3 @@
 """The consent app's admin: the cookie registry and the consent log."""
 
-from . import records, registry  # noqa: F401  (registers the model admins)
+from . import log, records, registry  # noqa: F401  (registers the model admins)
