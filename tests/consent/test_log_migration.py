@@ -1,0 +1,69 @@
+"""Migration 0008 takes the records of the HMAC chains into the Merkle log."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+from django.utils import timezone
+
+from consent.integration import integrate_all
+from consent.log.models import LogLeaf
+from consent.models import ConsentRecord
+from policy.models import PolicyVersion
+
+BEFORE = [("consent", "0007_auditors_view_checkpoints")]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_records_written_before_the_log_go_in_first_in_id_order():
+    executor = MigrationExecutor(connection)
+    executor.migrate(BEFORE)
+    policy = PolicyVersion.objects.published().order_by("pk").first()
+    ids = []
+    with connection.cursor() as cursor:
+        for seq in range(1, 4):
+            cursor.execute(
+                """
+                INSERT INTO consent_consentrecord (consent_id, created_at, event, surface,
+                    necessary, first_party, third_party, session, persistent, gpc,
+                    policy_version_id, policy_sha256, language, path, ip_hmac, user_agent,
+                    chain, seq, prev_hash, hash)
+                VALUES (%s, %s, 'accept_all', 'banner', true, true, true, true, true, false,
+                    %s, %s, 'en', '/', %s, 'old', 0, %s, %s, %s)
+                RETURNING id
+                """,
+                [uuid.uuid4(), timezone.now(), policy.pk, policy.content_sha256, "0" * 64, seq]
+                + ["0" * 64] * 2,
+            )
+            ids.append(cursor.fetchone()[0])
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+    new = ConsentRecord.objects.create(
+        created_at=timezone.now(),
+        event="reject_all",
+        surface="banner",
+        first_party=False,
+        third_party=False,
+        session=False,
+        persistent=False,
+        gpc=False,
+        policy_version=policy,
+        policy_sha256=policy.content_sha256,
+        language="en",
+        path="/",
+        ip_hmac="0" * 64,
+        user_agent="new",
+    )
+    integrate_all()
+
+    logged = list(
+        LogLeaf.objects.filter(source="record").order_by("index").values_list("ref", flat=True)
+    )
+    assert logged == [*ids, new.pk]
+    first_record = LogLeaf.objects.filter(source="record").order_by("index").first()
+    publications = PolicyVersion.objects.published().count()
+    assert first_record.index == publications  # the publications come first
