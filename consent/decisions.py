@@ -117,7 +117,9 @@ def _append(
     gpc_recorded: bool,
 ) -> tuple[Consent, ConsentRecord]:
     """Append the record under the visitor's consent ID (a new one on their first decision),
-    and make the rest of this request see the new consent as if the browser had sent it."""
+    and make the rest of this request see the new consent as if the browser had sent it.
+
+    The consent names its record, so the cookie's receipt is of this decision (GPC's too)."""
     prior = get_state(request).consent
     consent_id = prior.consent_id if prior is not None else uuid.uuid4()
     policy = current_policy()
@@ -138,6 +140,7 @@ def _append(
         given_at=record.created_at,
         decided=decided,
         gpc_recorded=gpc_recorded,
+        record_id=record.pk,
     )
     request._consent_state = state_for(request, consent)  # type: ignore[attr-defined]
     return consent, record

@@ -18,13 +18,18 @@ from .categories import CATEGORIES, NECESSARY, all_refused, normalise
 from .conf import conf
 
 SALT = "iportalis.consent.cookie"
-# A real cookie is about 150 bytes; anything much longer is not ours and is not worth verifying.
+# A real cookie is about 170 bytes; anything much longer is not ours and is not worth verifying.
 MAX_COOKIE_LENGTH = 1024
 
 
 @dataclass(frozen=True)
 class Consent:
-    """A visitor's stored decision: `decided` is False when only a GPC signal has been recorded."""
+    """A visitor's stored decision: `decided` is False when only a GPC signal has been recorded.
+
+    `record_id` names the consent record this decision was written as, so that the receipt
+    describes this browser's decision and never a later one made elsewhere under the same
+    consent ID. Cookies set before it existed have none: still a consent, but no receipt.
+    """
 
     consent_id: uuid.UUID
     choices: dict[str, bool]
@@ -33,6 +38,7 @@ class Consent:
     given_at: datetime.datetime
     decided: bool = True
     gpc_recorded: bool = False
+    record_id: int | None = None
 
     def dumps(self) -> str:
         payload = {
@@ -44,6 +50,8 @@ class Consent:
             "d": int(self.decided),
             "g": int(self.gpc_recorded),
         }
+        if self.record_id is not None:
+            payload["r"] = self.record_id
         return signing.dumps(payload, salt=SALT, compress=False)
 
     @classmethod
@@ -62,6 +70,9 @@ class Consent:
             bits = payload["c"]
             if len(bits) != len(CATEGORIES) or set(bits) - {"0", "1"}:
                 return None
+            record_id = payload.get("r")
+            if record_id is not None and (type(record_id) is not int or record_id < 1):
+                return None
             return cls(
                 consent_id=uuid.UUID(hex=payload["id"]),
                 choices=normalise(dict(zip(CATEGORIES, (b == "1" for b in bits), strict=True))),
@@ -70,6 +81,7 @@ class Consent:
                 given_at=datetime.datetime.fromtimestamp(int(payload["t"]), tz=datetime.UTC),
                 decided=bool(payload["d"]),
                 gpc_recorded=bool(payload["g"]),
+                record_id=record_id,
             )
         # A valid signature means we wrote the payload, but a key may have rotated between
         # releases; whatever is wrong inside it, the visitor simply has not consented.

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
+import base64
+import datetime
 import json
+import logging
 from typing import Any
 
-from django.core import signing
 from django.http import (
-    Http404,
     HttpRequest,
     HttpResponse,
     HttpResponseBase,
@@ -21,24 +22,31 @@ from django.views.csrf import csrf_failure as django_csrf_failure
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from . import entries
 from .categories import CATEGORIES, NECESSARY, OPTIONAL
 from .conf import conf
 from .decisions import ACTIONS, NoPolicyError, decide, describe
 from .decorators import consent_exempt
 from .forms import DecisionForm
-from .models import ConsentRecord
+from .integration import RECORD
+from .log import merkle, note
+from .log import store as log_store
+from .models import ConsentRecord, Cosignature, LogCheckpoint, LogLeaf
 from .ratelimit import limit_decisions
+from .receipt import FORMAT as RECEIPT_FORMAT
+from .receipt import promise_text
 from .records import is_storable
 from .registry import get_registry
-from .state import get_state, store
+from .state import Consent, get_state, store
 
-RECEIPT_SALT = "iportalis.consent.receipt"
 API_SURFACES = (
     ConsentRecord.Surface.API,
     ConsentRecord.Surface.BANNER,
     ConsentRecord.Surface.SETTINGS,
 )
 GPC_LAST_UPDATE = "2026-11-25"
+
+logger = logging.getLogger(__name__)
 
 
 @never_cache
@@ -56,6 +64,7 @@ def cookie_settings(request: HttpRequest) -> HttpResponse:
             "on": on,
             "allowed": [category for category in categories if category.slug in on],
             "anything_allowed": any(state.choices[slug] for slug in OPTIONAL),
+            "receipt_integrated": receipt_integrated(state.consent),
         },
     )
 
@@ -182,43 +191,121 @@ def no_policy() -> HttpResponse:
 @never_cache
 @require_GET
 def receipt(request: HttpRequest) -> HttpResponse:
-    """Download a signed JSON receipt of the visitor's current consent."""
+    """Download the receipt of the decision the visitor's cookie holds (docs/receipts.md).
+
+    It describes that one record, looked up by its ID and the cookie's consent ID, so a cookie
+    never fetches another consent's record, nor a later decision made in another browser. Once
+    the record is in the log the receipt proves it with the log's public key alone; before, it
+    carries the log's signed promise to include it.
+    """
     consent = get_state(request).consent
     if consent is None:
-        raise Http404(_("There is no consent to give a receipt for."))
-    last = (
-        ConsentRecord.objects.filter(consent_id=consent.consent_id)
-        .order_by("-created_at")
-        .values("id", "created_at", "event", "hash", "policy_sha256")
+        return not_found(_("There is no consent to give a receipt for."))
+    if consent.record_id is None:
+        return not_found(
+            _(
+                "Your choice was saved before receipts named the record of each decision, so "
+                "there is no receipt of it. Make your choice again on the cookie settings page "
+                "to get one."
+            )
+        )
+    record = (
+        ConsentRecord.objects.select_related("policy_version")
+        .filter(pk=consent.record_id, consent_id=consent.consent_id)
         .first()
     )
+    entry, log = b"", None
+    if record is not None:
+        entry = entries.encode(entries.record_entry(record))
+        log = receipt_log(record.pk, entry, record.created_at)
+    if record is None or log is None:
+        return not_found(
+            _("The record of your decision is no longer kept, so there is no receipt of it.")
+        )
     content = {
-        "consent_id": str(consent.consent_id),
-        "given_at": consent.given_at.isoformat(),
-        "choices": consent.choices,
-        "decided": consent.decided,
-        "policy": {"version": consent.policy_version, "language": consent.policy_language},
-        "record": (
-            {
-                "id": last["id"],
-                "time": last["created_at"].isoformat(),
-                "event": last["event"],
-                "hash": last["hash"],
-                "policy_sha256": last["policy_sha256"],
-            }
-            if last
-            else None
-        ),
-        "issued_at": timezone.now().isoformat(),
+        "format": RECEIPT_FORMAT,
         "site": request.get_host(),
+        "issued_at": timezone.now().isoformat(),
+        "summary": receipt_summary(record),
+        "record": json.loads(entry),
+        "log": log,
     }
-    signed = {"receipt": content, "signature": signing.dumps(content, salt=RECEIPT_SALT)}
     response = HttpResponse(
-        json.dumps(signed, indent=2), content_type="application/json; charset=utf-8"
+        json.dumps(content, indent=2, ensure_ascii=False),
+        content_type="application/json; charset=utf-8",
     )
-    filename = f"iportalis-consent-{consent.consent_id}.json"
+    filename = f"iportalis-consent-{consent.consent_id}-{record.pk}.json"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+def receipt_log(
+    record_id: int, entry: bytes, accepted_at: datetime.datetime
+) -> dict[str, Any] | None:
+    """Return the receipt's "log": the inclusion proof of the record's entry in the latest
+    checkpoint, or the log's signed promise to include it. None if the entry no longer matches
+    its leaf (its record's contents were purged, or altered)."""
+    key = log_store.signer()
+    encoded = base64.b64encode(entry).decode()
+    leaf_hash = merkle.leaf_hash(entry)
+    log: dict[str, Any] = {"origin": key.name, "key": str(key.verifier)}
+    leaf = LogLeaf.objects.filter(source=RECORD, ref=record_id).first()
+    # The leaf first: it commits with the checkpoint that covers it, so that one is there too.
+    head = log_store.latest() if leaf is not None else None
+    if leaf is None or head is None or leaf.index >= head.size:
+        promise = promise_text(key.name, entries.utc_text(accepted_at), leaf_hash)
+        return {
+            **log,
+            "integrated": False,
+            "entry": encoded,
+            "promise": {"note": note.sign_note(promise, key)},
+        }
+    if bytes(leaf.hash) != leaf_hash:
+        logger.error("Record %s no longer matches its leaf %s in the log", record_id, leaf.index)
+        return None
+    proof = log_store.inclusion_proof(leaf.index, head.size)
+    return {
+        **log,
+        "index": leaf.index,
+        "entry": encoded,
+        "checkpoint": checkpoint_text(head),
+        "inclusion_proof": [base64.b64encode(h).decode() for h in proof],
+    }
+
+
+def checkpoint_text(checkpoint: LogCheckpoint) -> str:
+    """Return a checkpoint's signed note with its active witnesses' cosignature lines."""
+    lines = (
+        Cosignature.objects.filter(checkpoint=checkpoint, witness__active=True)
+        .order_by("witness__name")
+        .values_list("line", flat=True)
+    )
+    return checkpoint.note + "".join(line.rstrip("\n") + "\n" for line in lines)
+
+
+def receipt_summary(record: ConsentRecord) -> str:
+    allowed = [slug for slug in CATEGORIES if getattr(record, slug.replace("-", "_"))]
+    return _(
+        "%(event)s on %(time)s UTC, under cookie policy version %(version)s (%(language)s). "
+        "Allowed: %(allowed)s."
+    ) % {
+        "event": ConsentRecord.Event(record.event).label,
+        "time": record.created_at.astimezone(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S"),
+        "version": record.policy_version.number,
+        "language": record.policy_version.language,
+        "allowed": ", ".join(allowed),
+    }
+
+
+def receipt_integrated(consent: Consent | None) -> bool | None:
+    """Return whether the cookie's record is in the log yet; None if it names none."""
+    if consent is None or consent.record_id is None:
+        return None
+    return LogLeaf.objects.filter(source=RECORD, ref=consent.record_id).exists()
+
+
+def not_found(message: str) -> HttpResponse:
+    return HttpResponse(message, status=404, content_type="text/plain; charset=utf-8")
 
 
 @consent_exempt

@@ -79,8 +79,14 @@ def make_auditor(username: str = "auditor") -> User:
     return user
 
 
-def make_consent_cookie(*consented: str, policy_version: int | None = None) -> str:
-    """Return a signed consent cookie value consenting to exactly these optional categories."""
+def make_consent_cookie(
+    *consented: str, policy_version: int | None = None, record: Any = None
+) -> str:
+    """Return a signed consent cookie value consenting to exactly these optional categories.
+
+    Given a `record` (a ConsentRecord), the cookie names it, under its consent ID, as a
+    decision's cookie does; without one it is a cookie from before cookies named their record.
+    """
     import datetime
     import uuid
 
@@ -92,9 +98,10 @@ def make_consent_cookie(*consented: str, policy_version: int | None = None) -> s
     if policy_version is None:
         policy_version = PolicyVersion.objects.current("en").number
     return Consent(
-        consent_id=uuid.uuid4(),
+        consent_id=record.consent_id if record is not None else uuid.uuid4(),
         choices=normalise(dict.fromkeys(consented, True)),
         policy_version=policy_version,
         policy_language="en",
         given_at=timezone.now().replace(microsecond=0) - datetime.timedelta(minutes=1),
+        record_id=record.pk if record is not None else None,
     ).dumps()

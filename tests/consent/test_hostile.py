@@ -15,12 +15,14 @@ import datetime
 import io
 import json
 import string
+import struct
 import time
 import uuid
 from collections.abc import Awaitable, Iterator
+from dataclasses import replace
 from typing import Any
 from unittest import mock
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -32,11 +34,14 @@ from hypothesis import strategies as st
 
 from consent.categories import CATEGORIES, OPTIONAL, normalise
 from consent.decisions import ACTIONS
+from consent.integration import integrate
+from consent.log import note, store, tiles
+from consent.log.models import Cosignature, LogCheckpoint, LogLeaf, LogTile, Witness
 from consent.models import ConsentRecord, UnknownCookie
 from consent.state import SALT, Consent
 from consent.unknown import sightings
-from consent.views import API_SURFACES, RECEIPT_SALT
-from tests.factories import make_consent_cookie
+from consent.views import API_SURFACES
+from tests.factories import make_consent_cookie, make_record
 
 pytestmark = pytest.mark.django_db
 
@@ -56,6 +61,8 @@ FORM = "application/x-www-form-urlencoded"
 ALNUM = set(string.ascii_letters + string.digits)
 # A CSRF secret and the token that matches it: the controls that pass the CSRF check.
 CSRF_SECRET = "Hostile0Input0Csrf0Secret0abcdef"
+# Receipts were once HMAC-signed with Django's key under this salt; such a value is no cookie.
+OLD_RECEIPT_SALT = "iportalis.consent.receipt"
 
 fuzz = hypothesis_settings(
     max_examples=100,
@@ -199,14 +206,15 @@ def signed(payload: Any, *, salt: str = SALT) -> str:
 
 def payload(**overrides: Any) -> dict[str, Any]:
     fields = {"id": uuid.uuid4().hex, "c": "11111", "v": 1, "l": "en", "t": int(time.time())}
-    return {**fields, "d": 1, "g": 0, **overrides}
+    return {**fields, "d": 1, "g": 0, "r": 1, **overrides}
 
 
 def assert_ignored(page: str, response: Any, *, consent_kept: bool = False) -> None:
     """Assert the visitor is treated as undecided: asked again, nothing optional granted.
 
     `consent_kept`: the cookie was ours and still names the visitor's consent ID, which their
-    next decision continues (an expired policy version), so the receipt is still theirs.
+    next decision continues (an expired policy version). A receipt is of the record a cookie
+    names, and none of these names one that exists: never a receipt.
     """
     if page == "/api/consent/":
         state = response.json()
@@ -220,7 +228,7 @@ def assert_ignored(page: str, response: Any, *, consent_kept: bool = False) -> N
         assert response.status_code == 200
         assert b"data-consent-undecided" in response.content
     else:
-        assert response.status_code == (200 if consent_kept else 404)
+        assert response.status_code == 404
 
 
 # Cookies ---------------------------------------------------------------------------------------
@@ -232,7 +240,7 @@ def hostile_cookies() -> list[tuple[str, str]]:
     head, stamp, signature = valid.rsplit(":", 2)
     with mock.patch("time.time", return_value=time.time() - 2 * 365 * 24 * 60 * 60):
         expired = make_consent_cookie(*OPTIONAL)
-    receipt = signing.dumps({"consent_id": str(uuid.uuid4())}, salt=RECEIPT_SALT)
+    receipt = signing.dumps({"consent_id": str(uuid.uuid4())}, salt=OLD_RECEIPT_SALT)
     cases = {
         "empty": "",
         "garbage": "garbage",
@@ -269,6 +277,8 @@ def hostile_cookies() -> list[tuple[str, str]]:
         "signed, time infinite": signed(payload(t=float("inf"))),
         "signed, time NaN": signed(payload(t=float("nan"))),
         "signed, fields missing": signed({"id": uuid.uuid4().hex}),
+        "signed, record ID not a number": signed(payload(r="1")),
+        "signed, record ID zero": signed(payload(r=0)),
         "a 32 KB signed payload": signed(payload(l="x" * 32768)),
     }
     for length in (1, len(valid) // 2, len(head), len(head) + 1, len(valid) - 1):
@@ -331,14 +341,15 @@ def test_a_valid_consent_cookie_changed_anywhere_is_ignored(probe, cut, replacem
 
 def test_a_consent_cookie_replayed_from_another_visitor_stands_for_that_consent(probe):
     """Decision: a replayed cookie is accepted as the consent it records, and a later decision
-    continues its consent ID's chain.
+    continues its consent ID.
 
     The cookie is signed, not bound to a browser: it says what was chosen, under which consent ID.
     Telling two browsers apart would take fingerprinting, itself a tracking technique that needs
     consent. Copying someone's cookie gains nothing they could not choose for themselves: it
-    carries no personal data, and the receipt it yields shows only what the cookie holds plus the
-    chain's last hash. Each record keeps its own IP HMAC and user agent, so an auditor sees two
-    browsers on one consent ID.
+    carries no personal data, and the receipt it yields is of the record the cookie names, which
+    the copier could have downloaded as it is. Each record keeps its own IP HMAC and user agent,
+    so an auditor sees two browsers on one consent ID; and each browser's receipt stays of its
+    own decision.
     """
     alice = Client(REMOTE_ADDR="203.0.113.7")
     alice.post("/consent/", {"action": "accept_all", "surface": "banner"})
@@ -352,8 +363,8 @@ def test_a_consent_cookie_replayed_from_another_visitor_stands_for_that_consent(
     assert all(state["choices"].values())
     assert b'id="consent-banner"' not in probe.get("/", **mallory).content
     assert str(first.consent_id).encode() in probe.get("/cookie-settings/", **mallory).content
-    receipt = probe.get("/cookie-settings/receipt.json", **mallory).json()["receipt"]
-    assert receipt["record"]["hash"] == first.hash
+    receipt = probe.get("/cookie-settings/receipt.json", **mallory).json()
+    assert receipt["record"]["id"] == first.pk
 
     response = probe.post_form(
         {"action": "reject_all", "surface": "settings", "next": "/"}, records=1, **mallory
@@ -362,9 +373,13 @@ def test_a_consent_cookie_replayed_from_another_visitor_stands_for_that_consent(
     assert response.status_code == 303
     second = ConsentRecord.objects.latest("id")
     assert second.consent_id == first.consent_id
-    assert (second.chain, second.seq, second.prev_hash) == (first.chain, first.seq + 1, first.hash)
     assert second.ip_hmac != first.ip_hmac
-    assert Consent.loads(response.cookies[COOKIE].value).consent_id == first.consent_id
+    replayed = Consent.loads(response.cookies[COOKIE].value)
+    assert (replayed.consent_id, replayed.record_id) == (first.consent_id, second.pk)
+    assert (
+        probe.get("/cookie-settings/receipt.json", HTTP_COOKIE=header).json()["record"]
+        == (receipt["record"])
+    )
 
 
 def test_hostile_consent_cookies_are_ignored_under_asgi_too(probe):
@@ -1115,5 +1130,364 @@ def test_the_forged_payloads_have_the_shape_of_a_real_cookie():
         policy_version=1,
         policy_language="en",
         given_at=datetime.datetime.now(tz=datetime.UTC).replace(microsecond=0),
+        record_id=1,
     )
     assert set(signing.loads(consent.dumps(), salt=SALT)) == set(payload())
+
+
+# The log's public endpoints ---------------------------------------------------------------------
+
+TILE = "/consent-log/tile/"
+COSIGN = "/consent-log/cosignature"
+LOG_ENDPOINTS = ("/consent-log/checkpoint", f"{TILE}0/000.p/1", "/consent-log/key", COSIGN)
+LOG_MODELS = (LogLeaf, LogTile, LogCheckpoint, Witness, Cosignature)
+
+
+def log_rows() -> dict[str, int]:
+    return {model.__name__: model.objects.count() for model in LOG_MODELS}
+
+
+class Log:
+    """A log of four entries in two checkpoints, the witnesses of the cosignature cases, and the
+    rows every hostile request must leave as they are."""
+
+    def __init__(self) -> None:
+        make_record()
+        self.older = integrate()
+        make_record()
+        make_record()
+        self.latest = integrate()
+        assert (self.older.size, self.latest.size) == (2, 4)
+        self.body = note.split_note(self.latest.note)[0]
+        self.witness = witness_key("witness.example/w1")
+        self.inactive = witness_key("witness.example/retired", active=False)
+        # Registered by hand, past the admin's checks: matches no cosignature, fails nothing.
+        Witness.objects.create(name="broken", key="not a key")
+        signing_key = note.generate_signer("witness.example/signing-key")
+        Witness.objects.create(name="signing key", key=str(signing_key.verifier))
+        self.signing_key = signing_key
+        self.rows = log_rows()
+
+    def line(self, witness: note.Signer, body: str | None = None, when: int = 1_800_000_000) -> str:
+        return note.cosign(self.body if body is None else body, witness, when).line()
+
+    def cosigned(self, *witnesses: note.Signer) -> str:
+        return self.latest.note + "".join(self.line(w) for w in witnesses)
+
+
+def witness_key(name: str, *, active: bool = True) -> note.Signer:
+    signer = note.generate_signer(name, note.COSIGNATURE_V1)
+    Witness.objects.create(name=name, key=str(signer.verifier), active=active)
+    return signer
+
+
+@pytest.fixture
+def log() -> Log:
+    return Log()
+
+
+def send_to_log(probe: Probe, log: Log, method: str, path: str, body: bytes = b"", **extra: Any):
+    """Send one request to a log endpoint: Probe.send's checks, and no row of the log written."""
+    response = probe.send(method, path, body, extra.pop("content_type", "text/plain"), **extra)
+    assert log_rows() == log.rows, f"{method} {path} {body[:200]!r}"
+    return response
+
+
+MALFORMED_TILE_PATHS = [
+    "0",
+    "0/",
+    "/0/000",
+    "0//000",
+    "0/00",
+    "0/0000",
+    "0/1",
+    "00/000",
+    "-1/000",
+    "8/000",  # level 8 would hold trees of more than 2**63 leaves
+    "9/000",
+    "a/000",
+    "0/abc",
+    "0/x000",
+    "0/x000/000",
+    "0/x001",
+    "0/x1/000",
+    "0/X001/000",
+    "0/000/",
+    "0/000.p",
+    "0/000.p/",
+    "0/000.P/1",
+    "0/000.p/1/",
+    "0/000.p/1.p/1",
+    "0/000.p/-1",
+    "0/000.p/+1",
+    "0/000.p/ 1",
+    "0/000.p/0x1",
+    "\u0660/\u0660\u0660\u0660",  # ARABIC-INDIC DIGIT ZERO: \d takes it, no tile path does
+    "0/\u0660\u0660\u0661",
+    "0/000.p/\uff11",  # FULLWIDTH DIGIT ONE
+    "0/000\x00",
+    "0/\x00",
+    "0/000 ",
+    " 0/000",
+    "0/000\n",
+    "0/000\r\nX-Hostile: 1",
+    "0/" + "x001/" * 7 + "000",  # eight groups: beyond any tree
+    "data/000",
+    "entries/000",  # C2SP's entry bundles: the entries are consent records, never published
+    "entries/000.p/1",
+    "../checkpoint",
+    "0/../000",
+    "0/./000.p/1",
+    "0/000.p/1;x",
+    "0/000.p/1.json",
+    "0" * 5000,
+    "0/" + "x999/" * 2000 + "999",
+]
+
+BEYOND_THE_TREE = [
+    "0/000",  # four leaves: the tile is partial
+    "0/000.p/5",
+    "0/000.p/255",
+    "0/001",
+    "0/001.p/1",
+    "0/999",
+    "0/x999/x999/x999/x999/x999/x999/999",
+    "1/000.p/1",
+    "1/000",
+    "7/000.p/1",
+    "7/x999/x999/x999/x999/x999/x999/999",
+]
+
+
+def test_malformed_tile_paths_are_a_400(probe, log):
+    """Or a 404 where no URL pattern takes the path (a line break, a NUL) and the view never
+    sees it."""
+    for path in MALFORMED_TILE_PATHS:
+        response = send_to_log(probe, log, "GET", TILE + quote(path))
+        if response.status_code != 400:
+            assert response.status_code == 404 and response.resolver_match is None, path
+            continue
+        assert "Not a tile path" in response.content.decode(), path
+
+
+def test_tiles_beyond_the_tree_are_a_404(probe, log):
+    for path in BEYOND_THE_TREE:
+        response = send_to_log(probe, log, "GET", TILE + path)
+        assert response.status_code == 404, path
+        assert "tree of 4 entries has no tile" in response.content.decode(), path
+
+
+def test_partial_widths_out_of_range_are_a_4xx(probe, log):
+    """Every width from 0 to 300 of the one partial tile: 1 to 4 are the tree's, 5 to 255 are
+    beyond it, and the others are no width at all."""
+    leaves = b"".join(
+        bytes(h) for h in LogLeaf.objects.order_by("index").values_list("hash", flat=True)
+    )
+    for width in range(301):
+        response = send_to_log(probe, log, "GET", f"{TILE}0/000.p/{width}")
+        if 1 <= width <= 4:
+            assert response.status_code == 200, width
+            assert response.content == leaves[: 32 * width]
+        else:
+            assert response.status_code == (404 if 5 <= width <= 255 else 400), width
+    for width in ("00", "01", "004", "1000", "99999999999999999999"):
+        assert send_to_log(probe, log, "GET", f"{TILE}0/000.p/{width}").status_code == 400
+
+
+@fuzz
+@given(
+    path=st.text(alphabet="0123456789xp./-", max_size=40)
+    | st.text(max_size=40)
+    | st.binary(max_size=40).map(raw)
+)
+def test_fuzzed_tile_paths_are_a_tile_or_a_4xx(probe, log, path):
+    response = send_to_log(probe, log, "GET", TILE + quote(path, safe="/"))
+
+    assert response.status_code in (200, 400, 404)
+    if response.status_code == 200:
+        assert tiles.tile_path(*tiles.parse_tile_path(path)) == path
+
+
+def cosignature_cases(log: Log) -> list[tuple[str, bytes, int]]:
+    """Return (name, body, status): cosignatures the site must refuse, writing nothing."""
+    latest, older, witness = log.latest.note, log.older.note, log.witness
+    good = log.line(witness)
+    older_line = log.line(witness, note.split_note(older)[0])
+    signature = note.split_note(latest + good)[1][-1]
+    flipped = bytes([signature.signature[-1] ^ 1])
+    forged = note.Signature(signature.name, signature.id, signature.signature[:-1] + flipped)
+    retimed = struct.pack(">Q", 1_800_000_001) + signature.signature[8:]
+    other_log = note.generate_signer(store.signer().name)
+    stranger = note.generate_signer(witness.name, note.COSIGNATURE_V1)  # a registered name
+    unregistered = note.generate_signer("witness.example/stranger", note.COSIGNATURE_V1)
+    fork = note.Checkpoint(store.signer().name, log.latest.size, b"\x07" * 32)
+    fork_note = note.sign_note(fork.body(), store.signer())
+    never = note.Checkpoint(store.signer().name, 99, b"\x01" * 32).body()
+    foreign = note.Checkpoint("another.example/log", log.latest.size, log.latest.root).body()
+    ours = note.split_note(latest)[1][0]
+    forged_log = note.Signature(ours.name, ours.id, ours.signature[:-1] + b"\x00")
+    cut = note.Signature(signature.name, signature.id, signature.signature[:-1])
+    at_the_limit = (latest + good).encode()
+    at_the_limit += b"x" * (note.MAX_NOTE + 1 - len(at_the_limit))
+    # A log key's signature in a cosignature's place: the signing key is registered as a
+    # witness, by hand, yet is no cosignature key.
+    as_log_key = note.Signature(
+        log.signing_key.name,
+        log.signing_key.verifier.id,
+        struct.pack(">Q", 1_800_000_000)
+        + log.signing_key.sign(note.cosigned_message(log.body, 1_800_000_000)),
+    )
+    cases: list[tuple[str, str | bytes, int]] = [
+        ("empty", b"", 415),  # no body, no Content-Type
+        ("garbage", "garbage", 400),
+        ("only a blank line", "\n\n", 400),
+        ("non-UTF-8", (latest + good).encode() + b"\xff\xfe", 400),
+        ("a raw surrogate", (latest + good).encode() + b"\xed\xa0\x80", 400),
+        ("NUL in the text", latest.replace("\n", "\x00\n", 1) + good, 400),
+        ("CRLF line ends", (latest + good).replace("\n", "\r\n"), 400),
+        ("no blank line", (latest + good).replace("\n\n", "\n"), 400),
+        ("no final newline", (latest + good)[:-1], 400),
+        ("a line without an em dash", latest + good.replace("\u2014", "-"), 400),
+        ("a signature not base64", latest + good[:-3] + "!!\n", 400),
+        ("a signature too short", latest + "\u2014 witness.example/w1 AAAA\n", 400),
+        ("a signer name with a space", latest + good.replace("w1", "w 1"), 400),
+        ("only the log's signature", latest, 400),
+        (
+            "a note the log signed that is no checkpoint",
+            note.sign_note("hi\n", store.signer()),
+            400,
+        ),
+        ("a checkpoint of another origin", note.sign_note(foreign, store.signer()) + good, 400),
+        ("a cosignature of the year 10000", latest + log.line(witness, when=253_402_300_800), 400),
+        ("a cosignature at the end of time", latest + log.line(witness, when=2**63 - 1), 400),
+        ("forged: a bit flipped", latest + forged.line(), 403),
+        ("forged: the time changed", latest + replace(signature, signature=retimed).line(), 403),
+        ("forged: the signature cut short", latest + cut.line(), 403),
+        ("a time beyond 2**63", latest + log.line(witness, when=2**64 - 1), 403),
+        ("forged: the note's text changed", latest.replace("\n4\n", "\n3\n") + good, 403),
+        ("not signed by the log", note.sign_note(log.body, other_log) + good, 403),
+        ("the log's signature forged", log.body + "\n" + forged_log.line() + good, 403),
+        ("from an unregistered key", log.cosigned(unregistered), 403),
+        ("a registered name, another key", log.cosigned(stranger), 403),
+        ("from an inactive witness", log.cosigned(log.inactive), 403),
+        ("from a log key registered as a witness", latest + as_log_key.line(), 403),
+        ("one good, one unregistered", log.cosigned(witness, unregistered), 403),
+        ("one good, one forged", latest + good + forged.line(), 403),
+        ("replayed for another checkpoint", latest + older_line, 403),
+        ("another checkpoint's, replayed on it", older + good, 403),
+        ("a size the log never had", note.sign_note(never, store.signer()) + good, 404),
+        ("a fork signed with the log's key", fork_note + good, 409),
+        ("oversized", log.cosigned(witness) + "x" * note.MAX_NOTE, 413),
+        ("oversized by one byte", at_the_limit, 413),
+        ("oversized by many lines", latest + good * 200, 413),
+        ("a megabyte", b"\xff" * 1_000_000, 413),
+    ]
+    return [(name, b if isinstance(b, bytes) else b.encode(), status) for name, b, status in cases]
+
+
+def test_hostile_cosignatures_are_a_clear_4xx_and_write_nothing(probe, log):
+    for name, data, status in cosignature_cases(log):
+        response = send_to_log(probe, log, "POST", COSIGN, data)
+        assert response.status_code == status, name
+        assert response["Content-Type"] == "text/plain; charset=utf-8", name
+        assert len(response.content.decode().strip()) > 20, name
+
+
+def test_the_cosignature_cases_fail_for_their_fault_alone(probe, log):
+    """The control: the same witness's good cosignature is kept, once."""
+    data = log.cosigned(log.witness).encode()
+    assert len(data) <= note.MAX_NOTE
+
+    assert probe.send("POST", COSIGN, data, "text/plain").status_code == 201
+    assert probe.send("POST", COSIGN, data, "text/plain").status_code == 200
+    assert Cosignature.objects.get().line + "\n" == log.line(log.witness)
+
+
+COSIGNATURE_LENGTHS: list[tuple[str, str, int]] = [
+    ("declared zero", "0", 400),
+    ("declared too short", "40", 400),
+    ("declared negative", "-1", 400),
+    ("declared not a number", "abc", 400),
+    ("declared huge, body small", str(10**12), 413),
+    ("declared just over", str(note.MAX_NOTE + 1), 413),
+]
+
+
+def test_the_cosignature_endpoint_does_not_trust_content_length(probe, log):
+    data = log.cosigned(log.witness).encode()
+    for name, length, status in COSIGNATURE_LENGTHS:
+        stream = io.BytesIO(data)
+        response = send_to_log(
+            probe, log, "POST", COSIGN, data, CONTENT_LENGTH=length, **{"wsgi.input": stream}
+        )
+        assert response.status_code == status, name
+    huge = io.BytesIO(b"x" * 100_000)
+    response = send_to_log(
+        probe, log, "POST", COSIGN, data, CONTENT_LENGTH="100", **{"wsgi.input": huge}
+    )
+    assert response.status_code == 400
+
+
+def test_the_cosignature_endpoint_wants_text(probe, log):
+    data = log.cosigned(log.witness).encode()
+    others = [t for t in NOT_JSON_TYPES if t != "text/plain"]
+    for content_type in [*others, "application/json", "text/html", "text"]:
+        response = send_to_log(probe, log, "POST", COSIGN, data, content_type=content_type)
+        assert response.status_code == 415, content_type
+
+
+@fuzz
+@given(
+    cut=st.integers(min_value=0, max_value=1000),
+    replacement=st.characters(codec="utf-8"),
+    kind=st.sampled_from(["truncate", "replace", "insert", "append"]),
+)
+def test_a_cosigned_note_changed_anywhere_is_refused(probe, log, cut, replacement, kind):
+    """Base64 ignores the unused low bits of its last character, so a change there still
+    decodes to the very same signature: that one is the cosignature itself, and may be kept."""
+    valid = log.cosigned(log.witness)
+    at = cut % len(valid)
+    changed = {
+        "truncate": valid[:at],
+        "replace": valid[:at] + replacement + valid[at + 1 :],
+        "insert": valid[:at] + replacement + valid[at:],
+        "append": valid + replacement,
+    }[kind]
+    assume(changed != valid)
+    before = log_rows()
+    response = probe.send("POST", COSIGN, changed.encode(), "text/plain")
+
+    if response.status_code < 400:
+        assert note.split_note(changed) == note.split_note(valid)
+        assert Cosignature.objects.count() == 1
+    else:
+        assert log_rows() == before
+
+
+@fuzz
+@given(data=st.binary(max_size=600) | st.text(max_size=600).map(str.encode))
+def test_fuzzed_cosignature_bodies_are_a_4xx(probe, log, data):
+    response = send_to_log(probe, log, "POST", COSIGN, data)
+
+    assert 400 <= response.status_code < 500
+
+
+def test_the_log_endpoints_take_their_methods_only(probe, log):
+    for method in WRONG_METHODS:
+        for path in LOG_ENDPOINTS:
+            response = send_to_log(probe, log, method, path, log.cosigned(log.witness).encode())
+            assert response.status_code == 405, (method, path)
+    for path in LOG_ENDPOINTS[:3]:
+        response = send_to_log(probe, log, "POST", path, log.cosigned(log.witness).encode())
+        assert response.status_code == 405, path
+    assert send_to_log(probe, log, "GET", COSIGN).status_code == 405
+
+
+def test_hostile_log_requests_under_asgi_too(probe, log):
+    client = AsyncClient()
+    for path in MALFORMED_TILE_PATHS[:10] + BEYOND_THE_TREE[:5]:
+        response = send_to_log(probe, log, "GET", TILE + quote(path), client=client)
+        assert response.status_code in (400, 404), path
+    for name, data, status in cosignature_cases(log)[:12]:
+        response = send_to_log(probe, log, "POST", COSIGN, data, client=client)
+        assert response.status_code == status, name

@@ -87,3 +87,32 @@ def test_necessary_is_on_even_if_the_cookie_says_otherwise():
     consent = make_consent(choices=dict.fromkeys(CATEGORIES, False))
 
     assert Consent.loads(consent.dumps()).choices["necessary"] is True
+
+
+def test_a_consent_names_its_record_in_a_short_cookie():
+    consent = make_consent(gpc_recorded=True, record_id=2**40)
+
+    value = consent.dumps()
+
+    assert Consent.loads(value) == consent
+    # A 13-digit record ID adds 24 characters: far under MAX_COOKIE_LENGTH and a browser's 4 KB.
+    assert len(value) - len(make_consent().dumps()) <= 24
+    assert len(value) < 256
+
+
+def test_a_cookie_from_before_cookies_named_their_record_is_still_a_consent():
+    consent = make_consent()
+    payload = signing.loads(consent.dumps(), salt=SALT)
+    assert "r" not in payload
+
+    old = Consent.loads(signing.dumps(payload, salt=SALT, compress=False))
+
+    assert old == consent
+    assert old.record_id is None
+
+
+@pytest.mark.parametrize("record", ["12", 0, -3, True, 1.5, [1]])
+def test_a_well_signed_cookie_naming_no_real_record_id_is_no_consent(record):
+    payload = signing.loads(make_consent().dumps(), salt=SALT)
+
+    assert Consent.loads(signing.dumps({**payload, "r": record}, salt=SALT)) is None

@@ -4,12 +4,13 @@ from unittest import mock
 
 import pytest
 from asgiref.sync import async_to_sync
-from django.core import signing
 from django.test import Client
 
+from consent import receipt
+from consent.integration import integrate
+from consent.log import store
 from consent.models import ConsentRecord
 from consent.state import Consent
-from consent.views import RECEIPT_SALT
 from policy.models import PolicyVersion
 from tests.factories import make_published
 
@@ -318,21 +319,22 @@ def test_the_settings_page_shows_the_consent_id_and_time(client):
     assert "both</strong> its party and its lifetime" in page
 
 
-def test_the_receipt_is_signed_and_matches_the_record(client):
+def test_the_receipt_is_signed_by_the_log_and_matches_the_record(client):
     assert client.get("/cookie-settings/receipt.json").status_code == 404
     decide(client, "accept_all")
     record = ConsentRecord.objects.get()
+    integrate()
 
     response = client.get("/cookie-settings/receipt.json")
 
     assert response["Content-Disposition"].startswith("attachment;")
     document = response.json()
-    receipt = document["receipt"]
-    assert signing.loads(document["signature"], salt=RECEIPT_SALT) == receipt
-    assert receipt["consent_id"] == str(record.consent_id)
-    assert receipt["record"]["hash"] == record.hash
-    assert receipt["record"]["policy_sha256"] == PolicyVersion.objects.get(number=1).content_sha256
-    assert all(receipt["choices"].values())
+    assert receipt.verify(document, store.verifier())  # with the public key alone
+    assert document["record"]["consent_id"] == str(record.consent_id)
+    assert document["record"]["id"] == record.pk
+    policy = PolicyVersion.objects.get(number=1)
+    assert document["record"]["policy_sha256"] == policy.content_sha256
+    assert all(document["record"][field] for field in ("first_party", "third_party", "session"))
 
 
 def test_consent_script_is_inert_until_its_categories_are_consented(client):

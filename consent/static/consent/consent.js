@@ -162,8 +162,36 @@
     });
   }
 
+  // The settings page says when the visitor's decision is not in the signed log yet. Ask the
+  // receipt again now and then until it is; the download link stays the same and works without
+  // this script: it holds the log's promise before integration and the full proof after.
+  function setUpReceipt() {
+    var section = document.querySelector("[data-consent-receipt][data-pending]");
+    if (!section || !window.fetch) { return; }
+    var link = section.querySelector("a");
+    var status = section.querySelector("[data-consent-receipt-status]");
+    var tries = 0;
+
+    function check() {
+      tries += 1;
+      fetch(link.href, { credentials: "same-origin", cache: "no-store", headers: { "Accept": "application/json" } })
+        .then(function (response) { return response.ok ? response.json() : null; })
+        .then(function (receipt) {
+          if (receipt && receipt.log && receipt.log.integrated !== false) {
+            section.removeAttribute("data-pending");
+            if (status) { status.textContent = section.getAttribute("data-integrated-text") || ""; }
+          } else if (receipt && tries < 30) {
+            setTimeout(check, Math.min(10, tries) * 1000);
+          }
+        })
+        .catch(function () { /* offline or gone: the link still works */ });
+    }
+    setTimeout(check, 1000);
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     activateScripts();
     setUpBanner();
+    setUpReceipt();
   });
 })();
