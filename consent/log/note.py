@@ -169,7 +169,7 @@ def split_note(note: str) -> tuple[str, list[Signature]]:
         _check_name(name)
         try:
             raw = base64.b64decode(encoded, validate=True)
-        except binascii.Error:
+        except ValueError:  # binascii.Error, or a non-ASCII character
             raise NoteError("a signature is base64") from None
         if len(raw) < 5:
             raise NoteError("a signature is a key ID and a signature")
@@ -216,7 +216,7 @@ def parse_checkpoint(text: str) -> Checkpoint:
         raise NoteError("a checkpoint's size is a decimal number without leading zeros")
     try:
         digest = base64.b64decode(root, validate=True)
-    except binascii.Error:
+    except ValueError:  # binascii.Error, or a non-ASCII character
         raise NoteError("a checkpoint's root hash is base64") from None
     if len(digest) != 32:
         raise NoteError("a checkpoint's root hash is 32 bytes")
