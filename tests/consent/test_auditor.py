@@ -231,6 +231,21 @@ def test_a_rewritten_history_that_grew_is_caught_by_the_consistency_proof(fake, 
     assert (tmp_path / "latest").read_text() == kept
 
 
+def test_a_checkpoint_kept_elsewhere_seeds_a_check(fake, tmp_path):
+    # What docs/auditing.md tells auditors to do with another's checkpoint or a receipt's.
+    url, log = fake
+    theirs = log.publish(leaves(40, salt="the history shown to someone else "))
+    log.publish(leaves(90))  # the history shown to us
+    ours = tmp_path / "ours"
+    assert check(url, ours, "--key", log.key).returncode == 0
+    seeded = tmp_path / "seeded"
+    seeded.mkdir()
+    (seeded / "key").write_text(f"{log.key}\n")
+    (seeded / "latest").write_text(theirs)
+    result = check(url, seeded)
+    assert_failed(result, "HISTORY REWRITTEN", "does not extend the tree of 40 kept")
+
+
 def test_a_checkpoint_signed_by_another_key_fails(fake, tmp_path):
     url, log = fake
     log.publish(leaves(5))
@@ -488,3 +503,47 @@ def test_check_and_witness_the_real_site(live_server, tmp_path):
     result = check(live_server.url, state)
     assert result.returncode == 0, result.stderr
     assert "unchanged since the last check" in result.stdout
+
+
+# verify-export ------------------------------------------------------------------------------
+
+
+def test_verify_export_needs_a_file_and_a_log_key(tmp_path):
+    log_key = str(note.generate_signer(ORIGIN).verifier)
+    result = auditor("verify-export", str(tmp_path / "missing.csv"), "--key", log_key)
+    assert result.returncode == 2
+    assert "missing.csv: no such file" in result.stderr
+    export = tmp_path / "consents.csv"
+    export.write_text("id\n")
+    witness = str(note.generate_signer("witness.test", note.COSIGNATURE_V1).verifier)
+    result = auditor("verify-export", str(export), "--key", witness)
+    assert result.returncode == 2
+    assert "is a witness key (0x04), not a log's key" in result.stderr
+
+
+# Runs once engineer C's consent/exportproof.py (verify_export) is in; skipped until then.
+@pytest.mark.django_db
+@pytest.mark.parametrize("form", ["csv", "jsonl"])
+def test_verify_export_proves_an_export_and_catches_a_changed_row(tmp_path, form):
+    pytest.importorskip("consent.exportproof", reason="consent/exportproof.py is not in yet")
+    from django.core.management import call_command
+
+    from consent.integration import integrate
+    from consent.log import store
+    from tests.factories import make_record
+
+    for event in ("accept_all", "reject_all", "custom"):
+        make_record(event=event)
+    integrate()
+    export = tmp_path / f"consents.{form}"
+    call_command("export_consents", format=form, output=str(export))
+    key = str(store.verifier())
+    result = auditor("verify-export", str(export), "--key", key)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"OK {export}")
+
+    text = export.read_text()
+    assert text.count("reject_all") == 1
+    export.write_text(text.replace("reject_all", "accept_all"))  # one record's choice changed
+    result = auditor("verify-export", str(export), "--key", key)
+    assert_failed(result, "problem(s), listed above")
