@@ -62,7 +62,10 @@ class Site:
     limit, so a hostile site cannot make the tool read without end."""
 
     def __init__(self, url: str, timeout: float) -> None:
-        parts = urllib.parse.urlsplit(url)
+        try:
+            parts = urllib.parse.urlsplit(url)
+        except ValueError as error:
+            raise Trouble(f"--site {url!r}: {error}") from None
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise Trouble(f"--site must be an http:// or https:// URL, not {url!r}")
         self.base = url.rstrip("/") + "/consent-log/"
@@ -93,7 +96,8 @@ class Site:
             ) from None
         except urllib.error.URLError as error:
             raise Trouble(f"{url}: {error.reason}") from None
-        except (OSError, http.client.HTTPException) as error:  # timeouts, resets, bad HTTP
+        except (OSError, http.client.HTTPException, ValueError) as error:
+            # Timeouts, resets, answers that are not HTTP, URLs that http.client refuses.
             raise Trouble(f"{url}: {error or type(error).__name__}") from None
         if len(data) > limit:
             raise Failed(f"{url}: the answer is longer than the {limit} bytes it may be")
@@ -214,7 +218,6 @@ class State:
         """Keep both signed notes that prove a fork or a rollback; return their directory."""
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
         folder = self.path / "evidence" / f"{stamp}-{kind}"
-        folder.mkdir(parents=True, exist_ok=True)
         self.write(folder / f"kept-{kept.checkpoint.size}.note", kept.text)
         self.write(folder / "served.note", served)
         return folder
@@ -299,7 +302,8 @@ def log_key(site: Site, state: State, given: str | None) -> note.Verifier:
         f"site itself: {verifier}\n"
         "A site that lies could serve a key of its own making. Compare this key with one\n"
         "obtained out of band (the operator's published statement, another auditor, a receipt)\n"
-        "and give it with --key. It is pinned now: a later different key is an error.",
+        "and give it with --key. It is pinned once this check passes: a later different key\n"
+        "is an error.",
     )
     return verifier
 

@@ -339,7 +339,11 @@ def test_network_and_usage_errors_exit_2_with_a_message(fake, tmp_path):
     assert result.stderr.startswith("error: http://127.0.0.1:")
     assert "Connection refused" in result.stderr
 
-    assert check("ftp://example.test", tmp_path).returncode == 2
+    for wrong in ("ftp://example.test", "http://[::1", "http://exa mple.test"):
+        result = check(wrong, tmp_path)
+        assert result.returncode == 2
+        assert result.stderr.startswith("error: ")
+        assert "Traceback" not in result.stderr
     result = check(url, tmp_path, "--key", "not-a-key")
     assert result.returncode == 2
     assert "--key: not a verifier key" in result.stderr
@@ -475,17 +479,16 @@ def test_check_and_witness_the_real_site(live_server, tmp_path):
     assert (state / "latest").read_text() == store.latest().note
 
     verifier = make_witness_key(tmp_path / "witness.key")
+    witness = ["witness", "--site", live_server.url, "--state", str(state)]
+    witness += ["--witness-key", str(tmp_path / "witness.key")]
+    result = auditor(*witness)  # not registered yet: the site refuses the cosignature
+    assert result.returncode == 2
+    assert "answered 403 Forbidden: witness.test" in result.stderr
+    assert "is no active registered witness" in result.stderr
+
     Witness.objects.create(name="Test witness", key=str(verifier))
     assert integrate_records(1) == 265
-    result = auditor(
-        "witness",
-        "--site",
-        live_server.url,
-        "--state",
-        str(state),
-        "--witness-key",
-        str(tmp_path / "witness.key"),
-    )
+    result = auditor(*witness)
     assert result.returncode == 0, result.stderr
     assert "grew by 1" in result.stdout
     assert "cosigned as witness.test: Kept 1 cosignature(s) of the checkpoint of size 265" in (
