@@ -78,6 +78,10 @@ def tile(request: HttpRequest, path: str) -> HttpResponse:
     """A hash tile of the latest tree, at its C2SP tlog-tiles path `L/N[.p/W]`."""
     try:
         level, index, width = tiles.parse_tile_path(path)
+        # One path per tile, as Go's tlog.ParseTilePath insists: no alias (such as digits of
+        # another script, which a regular expression's \d takes) splits caches or fools them.
+        if tiles.tile_path(level, index, width) != path:
+            raise ValueError(f"the tile's path is {tiles.tile_path(level, index, width)}")
     except ValueError as error:
         return public(text(f"Not a tile path (L/N[.p/W], C2SP tlog-tiles): {error}", 400))
     latest = store.latest()
@@ -164,6 +168,8 @@ def _receive(request: HttpRequest) -> tuple[int, int, int]:
         checkpoint = note.parse_checkpoint(body_text)
     except note.NoteError as error:
         raise Refused(400, f"Not a checkpoint: {error}") from None
+    if checkpoint.origin != store.verifier().name:
+        raise Refused(400, "Not a checkpoint of this log: its origin is another.")
     stored = LogCheckpoint.objects.filter(size=checkpoint.size).first()
     if stored is None:
         raise Refused(404, f"This log has no checkpoint of size {checkpoint.size}.")
