@@ -46,13 +46,11 @@ def read_tile(level: int, index: int, width: int) -> bytes:
         return bytes(hashes)
     first = index * tiles.WIDTH
     if level == 0:
-        rows = LogLeaf.objects.filter(index__gte=first, index__lt=first + width).order_by("index")
-        found = [bytes(h) for h in rows.values_list("hash", flat=True)]
+        leaves = LogLeaf.objects.filter(index__gte=first, index__lt=first + width)
+        found = [bytes(h) for h in leaves.order_by("index").values_list("hash", flat=True)]
     else:
-        rows = LogTile.objects.filter(
-            level=level - 1, index__gte=first, index__lt=first + width
-        ).order_by("index")
-        found = [bytes(h) for h in rows.values_list("root", flat=True)]
+        below = LogTile.objects.filter(level=level - 1, index__gte=first, index__lt=first + width)
+        found = [bytes(h) for h in below.order_by("index").values_list("root", flat=True)]
     if len(found) < width:
         raise LookupError(f"tile {tiles.tile_path(level, index, width)} is not in the log")
     return b"".join(found)

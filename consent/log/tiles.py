@@ -20,7 +20,7 @@ MAX_LEVEL = 63 // HEIGHT  # a tree of at most 2**63 leaves
 ReadTile = Callable[[int, int, int], bytes]
 """`read_tile(level, index, width)`: at least `width` hashes of a tile, concatenated."""
 
-_PATH = re.compile(r"(\d)/((?:x\d{3}/)*\d{3})(?:\.p/(\d{1,3}))?")
+_PATH = re.compile(r"(\d)/((?:x\d{3}/)*\d{3})(?:\.p/(\d{1,3}))?", re.ASCII)
 
 
 def tile_path(level: int, index: int, width: int = WIDTH) -> str:
