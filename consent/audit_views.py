@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 from django.contrib import admin
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import permission_required
@@ -13,7 +15,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from .export import records, streaming_response
-from .forms import ExportForm, TimeRangeForm, error_text
+from .forms import ExportForm, VerifyForm, error_text
 from .verification import verify_log
 
 
@@ -37,12 +39,12 @@ def export(request: HttpRequest, fmt: str) -> HttpResponseBase:
 @permission_required("consent.verify_consentrecord", raise_exception=True)
 @require_GET
 def verify(request: HttpRequest) -> HttpResponse:
-    """Verify the whole log, or a period of it, and show where each chain ends or breaks.
+    """Verify the whole log, and its consistency with a checkpoint the auditor kept, and show
+    what broke and where.
 
-    Verifying is read-only, so the form is a GET. It runs in this process; for the whole of a
-    large log, `manage.py verify_consents` uses every CPU.
+    Verifying is read-only, so the form is a GET; `?run=1` verifies without a checkpoint.
     """
-    form = TimeRangeForm(request.GET or None)
+    form = VerifyForm(request.GET or None)
     context = {
         **admin.site.each_context(request),
         "title": _("Verify the consent log"),
@@ -51,5 +53,8 @@ def verify(request: HttpRequest) -> HttpResponse:
     if form.is_bound and not form.is_valid():
         return render(request, "consent/audit/verify.html", context, status=400)
     if form.is_bound:
-        context["report"] = verify_log(**form.cleaned_data)
+        kept = [form.cleaned_data["checkpoint"]] if form.cleaned_data["checkpoint"] else []
+        report = verify_log(kept)
+        context["report"] = report
+        context["root"] = base64.b64encode(report.root).decode()
     return render(request, "consent/audit/verify.html", context)

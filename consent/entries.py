@@ -18,6 +18,7 @@ from typing import Any
 
 RECORD = "consent-record"
 PUBLICATION = "policy-publication"
+PURGE = "consent-purge"
 
 # Each consent record field in the entry, and its column; in the entry's (sorted) key order.
 RECORD_FIELDS = (
@@ -47,6 +48,17 @@ PUBLICATION_FIELDS = (
     "number",
     "published_at",
     "sha256",
+    "type",
+)
+PURGE_FIELDS = (
+    "before",
+    "count",
+    "highest_id",
+    "id",
+    "purged_at",
+    "purged_sha256",
+    "purged_total",
+    "tree_size",
     "type",
 )
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"  # always six digits of fraction, always UTC
@@ -102,6 +114,59 @@ def publication_entry(version: Any) -> dict[str, Any]:
     }
 
 
+def purge_entry(purge: Any) -> dict[str, Any]:
+    """Return the entry of a ConsentPurge."""
+    return {
+        "before": utc_text(purge.before),
+        "count": purge.count,
+        "highest_id": purge.highest_id,
+        "id": purge.pk,
+        "purged_at": utc_text(purge.purged_at),
+        "purged_sha256": purge.purged_sha256,
+        "purged_total": purge.purged_total,
+        "tree_size": purge.tree_size,
+        "type": PURGE,
+    }
+
+
+_BOOLEAN_FIELDS = ("first_party", "gpc", "necessary", "persistent", "session", "third_party")
+_INTEGER_FIELDS = ("id", "policy_version")
+
+
+def record_entry_from_row(row: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the entry of a consent record from an export row (consent.export's columns).
+
+    CSV gives text only, so booleans and integers are read back from their text; a time may be
+    written in any ISO 8601 form (an export leaves out trailing zeros of the fraction).
+    """
+    entry: dict[str, Any] = {}
+    for field in RECORD_FIELDS:
+        if field == "type":
+            entry[field] = RECORD
+            continue
+        value = row[_EXPORT_COLUMN.get(field, field)]
+        if field in _BOOLEAN_FIELDS:
+            value = value if isinstance(value, bool) else _boolean_text(value)
+        elif field in _INTEGER_FIELDS:
+            value = int(value)
+        elif field == "created_at":
+            value = utc_text(datetime.fromisoformat(str(value)))
+        else:
+            value = str(value)
+        entry[field] = value
+    return entry
+
+
+# The export names the party categories by their slugs.
+_EXPORT_COLUMN = {"first_party": "first-party", "third_party": "third-party"}
+
+
+def _boolean_text(value: Any) -> bool:
+    if value not in ("true", "false"):
+        raise ValueError(f"not a boolean: {value!r}")
+    return bool(value == "true")
+
+
 def _sql_object(pairs: list[tuple[str, str]]) -> str:
     """Return SQL concatenating a JSON object from (key, SQL of its JSON value), keys sorted."""
     parts = [
@@ -144,6 +209,20 @@ RECORD_SQL = _sql_object(
         ("third_party", _boolean("r.third_party")),
         ("type", f"'\"{RECORD}\"'"),
         ("user_agent", _text("r.user_agent")),
+    ]
+)
+# Over consent_consentpurge g.
+PURGE_SQL = _sql_object(
+    [
+        ("before", _time("g.before")),
+        ("count", "g.count::text"),
+        ("highest_id", "g.highest_id::text"),
+        ("id", "g.id::text"),
+        ("purged_at", _time("g.purged_at")),
+        ("purged_sha256", _text("g.purged_sha256")),
+        ("purged_total", "g.purged_total::text"),
+        ("tree_size", "g.tree_size::text"),
+        ("type", f"'\"{PURGE}\"'"),
     ]
 )
 # Over policy_policyversion p.

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .categories import OPTIONAL
 from .decisions import ACTIONS
+from .log.note import MAX_NOTE
 from .models import ConsentRecord
 
 
@@ -88,6 +89,32 @@ class ExportForm(TimeRangeForm):
 
     consent_id = forms.UUIDField(label=_("Consent ID"), required=False)
     policy_version = forms.IntegerField(label=_("Policy version"), required=False, min_value=1)
+
+
+class VerifyForm(forms.Form):
+    """What the verify page checks the log against besides itself: a checkpoint kept elsewhere.
+
+    There is no period: every entry is part of one tree, and a check of part of it would prove
+    nothing of the rest.
+    """
+
+    checkpoint = forms.CharField(
+        label=_("Kept checkpoint"),
+        required=False,
+        max_length=MAX_NOTE,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 6, "cols": 80, "spellcheck": "false"}),
+        help_text=_(
+            "Optional: a signed checkpoint kept from an earlier day (from /consent-log/checkpoint "
+            "or a receipt). The log must have only grown since."
+        ),
+    )
+
+    def clean_checkpoint(self) -> str:
+        text = str(self.cleaned_data["checkpoint"]).replace("\r\n", "\n")
+        if text.strip() and not text.endswith("\n"):
+            text += "\n"  # a text area may drop the note's final newline
+        return text if text.strip() else ""
 
 
 def error_text(form: forms.Form, options: bool = False) -> str:

@@ -20,14 +20,14 @@ import time
 
 from django.db import connection, transaction
 
-from .entries import PUBLICATION_SQL, RECORD_SQL, leaf_hash_sql
+from .entries import PUBLICATION_SQL, PURGE_SQL, RECORD_SQL, leaf_hash_sql
 from .log import store
 from .log.models import LogCheckpoint, LogLeaf
-from .models import ConsentRecord
+from .models import ConsentPurge, ConsentRecord
 
 logger = logging.getLogger(__name__)
 
-RECORD, POLICY = "record", "policy"
+RECORD, POLICY, PURGE = "record", "policy", "purge"
 LOCK = 0x636F6E73656E74  # "consent": the integrator's advisory lock
 BATCH = 100_000
 INTERVAL = 1.0
@@ -52,6 +52,14 @@ _PENDING_PUBLICATIONS = f"""
     )
     ORDER BY p.published_at, p.id
 """
+_PENDING_PURGES = f"""
+    SELECT g.id, {leaf_hash_sql(PURGE_SQL)}
+    FROM {ConsentPurge._meta.db_table} g
+    WHERE NOT EXISTS (
+        SELECT FROM {LogLeaf._meta.db_table} l WHERE l.source = '{PURGE}' AND l.ref = g.id
+    )
+    ORDER BY g.id
+"""
 
 
 def integrate(limit: int = BATCH) -> LogCheckpoint | None:
@@ -70,6 +78,8 @@ def integrate(limit: int = BATCH) -> LogCheckpoint | None:
         horizon = int(cursor.fetchone()[0])
         cursor.execute(_PENDING_PUBLICATIONS)
         leaves = [(POLICY, ref, bytes(leaf)) for ref, leaf in cursor.fetchall()]
+        cursor.execute(_PENDING_PURGES)
+        leaves += [(PURGE, ref, bytes(leaf)) for ref, leaf in cursor.fetchall()]
         start = (head.cursor, head.cursor_id) if head is not None else (0, 0)
         cursor.execute(
             _PENDING_RECORDS,

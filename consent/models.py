@@ -15,6 +15,7 @@ from .categories import FIRST_PARTY, NECESSARY, PARTIES, PERSISTENT, SESSION, TH
 from .log.models import Cosignature, LogCheckpoint, LogLeaf, LogTile, Witness
 
 __all__ = [
+    "ConsentPurge",
     "ConsentRecord",
     "Cosignature",
     "LogCheckpoint",
@@ -178,3 +179,27 @@ class UnknownCookie(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ConsentPurge(models.Model):
+    """One retention purge: which records it removed, as an entry of the log itself.
+
+    Its leaf commits to every record leaf whose record is gone (their count and a digest of
+    their indexes), so verification tells a purge from a deletion (consent.purge). Append-only.
+    """
+
+    before = models.DateTimeField(_("records created before"))
+    purged_at = models.DateTimeField(_("purged at"))
+    count = models.BigIntegerField(_("records removed"))
+    highest_id = models.BigIntegerField(_("highest record ID purged so far"))
+    tree_size = models.BigIntegerField(_("tree size when purged"))
+    purged_total = models.BigIntegerField(_("records removed by every purge so far"))
+    purged_sha256 = models.CharField(_("SHA-256 of every purged leaf index"), max_length=64)
+
+    class Meta:
+        verbose_name = _("consent purge")
+        verbose_name_plural = _("consent purges")
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"purge of {self.count} records created before {self.before:%Y-%m-%d}"

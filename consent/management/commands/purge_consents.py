@@ -6,15 +6,18 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from consent.forms import MomentField
-from consent.models import ChainCheckpoint, ConsentRecord
+from consent.integration import RECORD
+from consent.log.models import LogLeaf
+from consent.models import ConsentRecord
 from consent.purge import PurgeError, purge
 
 
 class Command(BaseCommand):
     help = (
-        "Retention purge: delete the consent records created before --before and leave a "
-        "signed checkpoint in each hash chain, so the remaining log still verifies "
-        "(docs/integrity.md). Asks for confirmation unless --noinput."
+        "Retention purge: remove the consent records created before --before that are in the "
+        "signed log. Their leaves stay, so the log, its checkpoints and every receipt still "
+        "verify; the purge itself becomes an entry of the log (docs/integrity.md). Asks for "
+        "confirmation unless --noinput."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -22,7 +25,7 @@ class Command(BaseCommand):
             "--before", required=True, help="First time kept, UTC (2024-01-01 or ISO 8601)."
         )
         parser.add_argument(
-            "--dry-run", action="store_true", help="Verify and show what would go; delete nothing."
+            "--dry-run", action="store_true", help="Check and show what would go; remove nothing."
         )
         parser.add_argument(
             "--noinput",
@@ -38,41 +41,34 @@ class Command(BaseCommand):
         except ValidationError as error:
             raise CommandError(f"--before: {' '.join(error.messages)}") from None
         when = f"{before:%Y-%m-%d %H:%M:%S} UTC"
-        estimate = ConsentRecord.objects.filter(created_at__lt=before).count()
+        integrated = LogLeaf.objects.filter(source=RECORD).values("ref")
+        estimate = ConsentRecord.objects.filter(created_at__lt=before, pk__in=integrated).count()
         if not estimate:
-            self.stdout.write(f"Nothing to purge: no record was created before {when}.")
+            self.stdout.write(f"Nothing to purge: no integrated record was created before {when}.")
             return
         if not options["dry_run"] and options["interactive"]:
             answer = input(
-                f"This permanently deletes {estimate:,} consent records created before {when}.\n"
+                f"This permanently removes {estimate:,} consent records created before {when} "
+                "(their leaves stay in the log).\n"
                 "Type 'yes' to continue, or anything else to cancel: "
             )
             if answer.strip().lower() != "yes":
-                raise CommandError("Purge cancelled: nothing was deleted.")
+                raise CommandError("Purge cancelled: nothing was removed.")
         try:
-            checkpoints = purge(before, dry_run=options["dry_run"])
+            done = purge(before, dry_run=options["dry_run"])
         except PurgeError as error:
             raise CommandError(f"Purge refused: {error}") from None
-        for checkpoint in checkpoints:
-            self.stdout.write(_describe(checkpoint))
-        total = sum(checkpoint.records for checkpoint in checkpoints)
         if options["dry_run"]:
             self.stdout.write(
-                f"Dry run: would purge {total:,} records created before {when} from "
-                f"{len(checkpoints)} chains. They verify. Nothing was deleted."
+                f"Dry run: would purge {done.count:,} records created before {when} "
+                f"(record IDs up to {done.highest_id}). They match their leaves. Nothing was "
+                "removed."
             )
-        else:
-            self.stdout.write(
-                self.style.SUCCESS(
-                    f"Purged {total:,} records created before {when} from {len(checkpoints)} "
-                    "chains; each chain now starts at its signed checkpoint."
-                )
+            return
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Purged {done.count:,} records created before {when}; their leaves stay in "
+                f"the log. Purge {done.pk} is an entry of the log: {done.purged_total:,} "
+                f"records purged in all, SHA-256 of their leaf indexes {done.purged_sha256}."
             )
-
-
-def _describe(checkpoint: ChainCheckpoint) -> str:
-    first = checkpoint.seq - checkpoint.records + 1
-    return (
-        f"chain {checkpoint.chain:>2}: {checkpoint.records:>11,} records, "
-        f"seq {first}–{checkpoint.seq}, last hash {checkpoint.hash}"
-    )
+        )

@@ -1,68 +1,92 @@
 from __future__ import annotations
 
-import os
+import base64
+from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from consent.forms import TimeRangeForm, error_text
-from consent.integrity import CHAINS
+from consent.log import note
 from consent.verification import Report, verify_log
 
 
 class Command(BaseCommand):
     help = (
-        "Check that no consent record was changed, removed or inserted: walk every hash chain, "
-        "whole or between --since and --until, and print where each one ends. Exits non-zero "
-        "and names the first break."
+        "Check the signed consent log against the database, with the public key alone: "
+        "rebuild every entry from its record, policy publication or purge, every tile and "
+        "every checkpoint, and check every published policy's text. With --checkpoint, also "
+        "prove that the log only grew since each checkpoint kept elsewhere. Exits non-zero "
+        "and says what broke, and where."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--since", default="", help="First time included (2026-01-31).")
-        parser.add_argument("--until", default="", help="First time excluded (2026-02-01).")
         parser.add_argument(
-            "--processes",
-            type=int,
-            default=min(os.cpu_count() or 1, CHAINS),
-            help="Chains verified in parallel (default: one per CPU).",
+            "--checkpoint",
+            action="append",
+            default=[],
+            metavar="FILE",
+            help="A checkpoint kept elsewhere (a signed note, as /consent-log/checkpoint "
+            "serves it, or a receipt's); repeatable.",
+        )
+        parser.add_argument(
+            "--key",
+            help="The log's verifier key (default: the one of CONSENT_LOG_SIGNING_KEY).",
         )
 
-    def handle(self, *args: Any, **options: Any) -> None:
-        form = TimeRangeForm({"since": options["since"], "until": options["until"]})
-        if not form.is_valid():
-            raise CommandError(error_text(form, options=True))
-        report = verify_log(**form.cleaned_data, processes=max(options["processes"], 1))
+    def handle(self, *args: Any, checkpoint: list[str], key: str | None, **options: Any) -> None:
+        kept = []
+        for name in checkpoint:
+            try:
+                kept.append(Path(name).read_text(encoding="utf-8")[: note.MAX_NOTE + 1])
+            except (OSError, UnicodeDecodeError) as error:
+                raise CommandError(f"Cannot read the checkpoint {name}: {error}") from None
+        try:
+            verifier = note.parse_verifier(key) if key else None
+        except note.NoteError as error:
+            raise CommandError(f"--key: {error}") from None
+        report = verify_log(kept, verifier)
         for line in summary(report):
             self.stdout.write(line)
         if not report.ok:
-            for problem in report.breaks:
+            for problem in report.problems:
                 self.stderr.write(f"BROKEN {problem}")
+            if report.unlisted:
+                self.stderr.write(f"BROKEN and {report.unlisted:,} more")
             raise CommandError(
-                f"Integrity broken in {len(report.breaks)} of {len(report.chains)} chains "
-                f"({report.checked:,} records read). First: {report.first_break}"
+                f"The consent log does not verify: {report.problem_count:,} problems. "
+                f"First: {report.problems[0]}"
             )
         self.stdout.write(
             self.style.SUCCESS(
-                f"OK: {report.checked:,} records in {len(report.chains)} chains, all links intact."
+                f"OK: {report.size:,} entries, {report.records:,} records match their leaves"
+                f"{f', {report.purged:,} purged' if report.purged else ''}; every tile and "
+                f"checkpoint verifies{_kept(report)}."
             )
         )
 
 
-def summary(report: Report) -> list[str]:
-    """Return the report as lines: the range, then each chain's count and where it ends.
+def _kept(report: Report) -> str:
+    count = len(report.kept)
+    if not count:
+        return ""
+    return f"; consistent with the {count} kept checkpoint{'s' if count > 1 else ''}"
 
-    Keep this output: the last hash of each chain, compared with a later run, shows whether the
-    newest records were removed together with their chain's head.
-    """
-    since = report.since.isoformat() if report.since else "the beginning"
-    until = report.until.isoformat() if report.until else "now"
+
+def summary(report: Report) -> list[str]:
+    """Return the report's figures as lines. Keep the latest checkpoint: given to a later run
+    with --checkpoint, it proves the log only grew in between."""
+    root = base64.b64encode(report.root).decode()
     lines = [
-        f"Verified records from {since} until {until}: {report.checked:,} records "
-        f"in {len(report.chains)} chains in {report.seconds:.1f} s.",
-        f"{'chain':>5}  {'records':>11}  {'seq':>21}  hash at the last seq",
+        f"Verified the consent log in {report.seconds:.1f} s: {report.size:,} entries "
+        f"({report.records:,} records checked, {report.purged:,} purged, "
+        f"{report.pending:,} pending), {report.tiles:,} full tiles, "
+        f"{report.checkpoints:,} checkpoints.",
+        f"Tree root: {root}",
     ]
-    for chain in report.chains:
-        seqs = f"{chain.start_seq + 1}–{chain.end_seq}" if chain.end_seq > chain.start_seq else "–"
-        state = f"BROKEN: {chain.problem.kind}" if chain.problem else chain.end_hash
-        lines.append(f"{chain.chain:>5}  {chain.checked:>11,}  {seqs:>21}  {state}")
+    for kept in report.kept:
+        lines.append(f"Kept checkpoint of size {kept.size:,}: {_b64(kept.root)}")
     return lines
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
