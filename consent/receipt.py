@@ -241,6 +241,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("VALID. This receipt proves, with the log's public key alone:")
     for sentence in proved:
         print(f"- {sentence}")
+    print("(Its summary, site and issued_at are for reading; they are not signed.)")
     return 0
 
 
