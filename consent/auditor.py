@@ -468,7 +468,7 @@ def run_verify_export(args: argparse.Namespace) -> int:
         for problem in problems:
             print(f"  {problem}", file=sys.stderr)
         raise Failed(f"{path}: {len(problems)} problem(s), listed above")
-    print(f"OK {path}: every entry is in the tree its checkpoint signs ({verifier.name})")
+    print(f"OK {path}: its rows verify against the checkpoint it carries, signed by {verifier}")
     return OK
 
 
