@@ -11,6 +11,7 @@ app_name = "audit"
 urlpatterns: list[URLPattern] = [
     path("statistics/", statistics.statistics_view, name="statistics"),
     path("consents.csv", audit_views.export, {"fmt": "csv"}, name="export_csv"),
+    path("consents.csv.proof.json", audit_views.export_proof, name="export_csv_proof"),
     path("consents.jsonl", audit_views.export, {"fmt": "jsonl"}, name="export_jsonl"),
     path("verify/", audit_views.verify, name="verify"),
 ]

@@ -9,13 +9,16 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import permission_required
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseBase
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from .export import records, streaming_response
-from .forms import ExportForm, VerifyForm, error_text
+from .export import proof_response, records, streaming_response
+from .forms import ExportForm, ExportProofForm, VerifyForm, error_text
+from .log import store
+from .log.models import LogCheckpoint
 from .verification import verify_log
 
 
@@ -31,7 +34,32 @@ def export(request: HttpRequest, fmt: str) -> HttpResponseBase:
         message = _("This export cannot be made:") + "\n" + error_text(form) + "\n"
         return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
     filename = f"consent-records-{timezone.now():%Y%m%dT%H%M%SZ}.{fmt}"
-    return streaming_response(records(**form.cleaned_data), fmt, filename)
+    proof_url = None
+    if fmt == "csv":
+        query = request.GET.copy()
+        query.pop("size", None)
+        proof_url = f"{reverse('audit:export_csv_proof')}?{query.urlencode()}".rstrip("?")
+    return streaming_response(records(**form.cleaned_data), fmt, filename, proof_url)
+
+
+@staff_member_required
+@permission_required("consent.export_consentrecord", raise_exception=True)
+@require_GET
+def export_proof(request: HttpRequest) -> HttpResponseBase:
+    """Stream the sidecar proof of a CSV export: the same filters, and the `size` of the
+    checkpoint the CSV was made against (its `Link` header and file name give it; without
+    one, the latest checkpoint)."""
+    form = ExportProofForm(request.GET)
+    if not form.is_valid():
+        message = _("This proof cannot be made:") + "\n" + error_text(form) + "\n"
+        return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
+    size = form.cleaned_data.pop("size")
+    checkpoint = store.latest() if size is None else LogCheckpoint.objects.filter(size=size).first()
+    if size is not None and checkpoint is None:
+        message = _("size: No checkpoint of the log has this size.") + "\n"
+        return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
+    filename = f"consent-records-size-{checkpoint.size if checkpoint else 0}.csv.proof.json"
+    return proof_response(records(**form.cleaned_data), checkpoint, filename)
 
 
 @never_cache

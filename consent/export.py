@@ -1,16 +1,27 @@
 """Exports of the consent log as CSV or JSON Lines, streamed at constant memory.
 
-Every column an auditor needs to check each record's hash and its chain's links offline is
-included (docs/export-columns.md). PostgreSQL formats the rows: the management command copies
-them out with COPY; the pages read them through a server-side cursor, chunk by chunk.
+Each row holds every field of a record's entry and its leaf index, and every export comes with
+its proof (consent.exportproof): the signed checkpoint that covers it, the hashes of the parts
+of the tree it leaves out, and the leaves whose records were purged, so that the export and the
+log's public key suffice to check it (docs/export-columns.md). JSON Lines carries the proof as
+its last line; CSV, which a spreadsheet must open as it is, in a sidecar file.
+
+PostgreSQL formats the rows: the management command copies them out with COPY; the pages read
+them through a server-side cursor, chunk by chunk.
 """
 
 from __future__ import annotations
 
+import base64
 import csv
+import heapq
 import io
+import itertools
+import json
 import uuid
-from collections.abc import AsyncIterator, Iterator, Sequence
+import zipfile
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, Protocol, cast
 
@@ -21,12 +32,17 @@ from django.http import StreamingHttpResponse
 from django.utils.cache import add_never_cache_headers
 from django.utils.http import content_disposition_header
 
+from . import entries
 from .categories import CATEGORIES
-from .models import ConsentRecord
+from .integration import PURGE, RECORD
+from .log import merkle, store
+from .log.models import LogCheckpoint, LogLeaf
+from .models import ConsentPurge, ConsentRecord
 
 FORMATS = ("csv", "jsonl")
 CONTENT_TYPES = {"csv": "text/csv; charset=utf-8", "jsonl": "application/jsonl; charset=utf-8"}
 CHUNK_ROWS = 2000
+PROOF_FORMAT = "iportalis-consent-export-proof/1"
 
 # Each export column and the queryset field it comes from, in export order.
 _SOURCES = (
@@ -45,12 +61,8 @@ _SOURCES = (
     ("path", "path"),
     ("ip_hmac", "ip_hmac"),
     ("user_agent", "user_agent"),
-    ("chain", "chain"),
-    ("seq", "seq"),
-    ("prev_hash", "prev_hash"),
-    ("hash", "hash"),
 )
-COLUMNS = tuple(column for column, _source in _SOURCES)
+COLUMNS = (*(column for column, _source in _SOURCES), "leaf_index")
 _BOOLEANS = (*CATEGORIES, "gpc")
 
 
@@ -76,21 +88,31 @@ def records(
     return queryset
 
 
-def export_sql(queryset: QuerySet[ConsentRecord], fmt: str) -> str:
-    """Return the SELECT giving the queryset's records as export rows, in the order of their IDs.
+def export_sql(queryset: QuerySet[ConsentRecord], fmt: str, size: int) -> str:
+    """Return the SELECT giving the queryset's records as export rows, in the order of their IDs,
+    each with its leaf index in the tree of `size` leaves (null if not in it yet: pending).
 
     CSV gets one column per field, booleans as `true`/`false`; JSON Lines one JSON object a row.
     """
     sources = [source for _column, source in _SOURCES]
     inner, params = queryset.order_by().values_list(*sources).query.sql_with_params()
     quote = connection.ops.quote_name
-    names = ", ".join(quote(column) for column in COLUMNS)
-    select = ", ".join(f"{_render(column, fmt)} AS {quote(column)}" for column in COLUMNS)
-    sql = f"SELECT {select} FROM ({inner}) AS r({names}) ORDER BY r.id"
+    names = ", ".join(quote(column) for column, _source in _SOURCES)
+    select = ", ".join(f"{_render(column, fmt)} AS {quote(column)}" for column, _ in _SOURCES)
+    sql = (
+        f"SELECT {select}, l.index AS leaf_index FROM ({inner}) AS r({names})"
+        f" LEFT JOIN {LogLeaf._meta.db_table} l"
+        f" ON l.source = '{RECORD}' AND l.ref = r.id AND l.index < {int(size)}"
+        " ORDER BY r.id"
+    )
     if fmt == "jsonl":
         # row_to_json keeps the columns' names, order and types. PostgreSQL never flattens a
         # subquery that has an ORDER BY, so its rows come out in that order.
         sql = f"SELECT row_to_json(e)::text FROM ({sql}) AS e"
+    return _compose(sql, params)
+
+
+def _compose(sql: str, params: Any) -> str:
     operations: Any = connection.ops  # compose_sql() is the PostgreSQL backend's own
     return str(operations.compose_sql(sql, params))
 
@@ -106,39 +128,203 @@ def _render(column: str, fmt: str) -> str:
     return name
 
 
+# The proof ----------------------------------------------------------------------------------
+
+
+def proof_chunks(
+    queryset: QuerySet[ConsentRecord], checkpoint: LogCheckpoint | None
+) -> Iterator[str]:
+    """Yield the proof of an export of `queryset` against `checkpoint`: JSON on one line.
+
+    It holds the checkpoint's signed note; the hash of every maximal subtree of RFC 9162's
+    recursion that holds none of the leaves the export proves, so that those leaves and these
+    hashes make the checkpoint's root (O(log n) hashes for a contiguous range); the latest
+    purge's entry, one of the leaves it proves; and the runs of leaf indexes whose records that
+    purge removed. consent.exportproof checks it. Read in the export's snapshot.
+    """
+    size = checkpoint.size if checkpoint is not None else 0
+    purge, purge_index = _latest_purge(size)
+    yield (
+        f'{{"format":{json.dumps(PROOF_FORMAT)},'
+        f'"checkpoint":{json.dumps(checkpoint.note if checkpoint else None)},'
+        f'"size":{size},"subtrees":['
+    )
+    hash_at = store.hash_reader()
+    counter = _Counter(_exported_leaves(queryset, size))
+    proved = heapq.merge(counter, [purge_index] if purge_index is not None else [])
+    for n, (lo, hi) in enumerate(missing_subtrees(proved, size)):
+        digest = base64.b64encode(merkle.range_hash(lo, hi, hash_at)).decode()
+        yield f'{"," if n else ""}[{lo},{hi},"{digest}"]'
+    entry = None
+    if purge is not None:
+        encoded = base64.b64encode(entries.encode(entries.purge_entry(purge))).decode()
+        entry = {"index": purge_index, "entry": encoded}
+    yield f'],"records":{counter.count},"purge":{json.dumps(entry)},"purged":['
+    if purge is not None:
+        runs = _runs(_purged_leaves(min(size, purge.tree_size), purge.highest_id))
+        yield ",".join(f"[{lo},{hi}]" for lo, hi in runs)
+    yield "]}"
+
+
+def missing_subtrees(proved: Iterable[int], size: int) -> Iterator[tuple[int, int]]:
+    """Yield, left to right, the maximal subtrees `[lo, hi)` of RFC 9162's recursion over a tree
+    of `size` leaves that hold none of the `proved` leaf indexes (ascending)."""
+    after = 0
+    for index in itertools.chain(proved, [size]):
+        if index > after:
+            yield from _within(0, size, after, index)
+        after = index + 1
+
+
+def _within(lo: int, hi: int, first: int, end: int) -> Iterator[tuple[int, int]]:
+    """Yield the maximal subtrees of [lo, hi) inside [first, end), visiting O(log n) nodes."""
+    if end <= lo or hi <= first:
+        return
+    if first <= lo and hi <= end:
+        yield lo, hi
+        return
+    k = merkle.split(hi - lo)
+    yield from _within(lo, lo + k, first, end)
+    yield from _within(lo + k, hi, first, end)
+
+
+class _Counter:
+    """Pass leaf indexes through, counting them."""
+
+    def __init__(self, indexes: Iterator[int]) -> None:
+        self.indexes = indexes
+        self.count = 0
+
+    def __iter__(self) -> Iterator[int]:
+        for index in self.indexes:
+            self.count += 1
+            yield index
+
+
+def _latest_purge(size: int) -> tuple[ConsentPurge | None, int | None]:
+    """Return the latest purge whose entry is in the tree of `size` leaves, and its index."""
+    leaves = LogLeaf.objects.filter(source=PURGE, index__lt=size).order_by("-index")
+    leaf = leaves.values_list("ref", "index").first()
+    if leaf is None:
+        return None, None
+    return ConsentPurge.objects.get(pk=leaf[0]), leaf[1]
+
+
+def _exported_leaves(queryset: QuerySet[ConsentRecord], size: int) -> Iterator[int]:
+    ids, params = queryset.order_by().values("pk").query.sql_with_params()
+    sql = (
+        f"SELECT l.index FROM {LogLeaf._meta.db_table} l"
+        f" WHERE l.source = '{RECORD}' AND l.index < {int(size)} AND l.ref IN ({ids})"
+        " ORDER BY l.index"
+    )
+    return _indexes(_compose(sql, params))
+
+
+def _purged_leaves(below: int, highest_id: int) -> Iterator[int]:
+    sql = (
+        f"SELECT l.index FROM {LogLeaf._meta.db_table} l"
+        f" WHERE l.source = '{RECORD}' AND l.index < {int(below)} AND l.ref <= {int(highest_id)}"
+        f" AND NOT EXISTS (SELECT FROM {ConsentRecord._meta.db_table} r WHERE r.id = l.ref)"
+        " ORDER BY l.index"
+    )
+    return _indexes(sql)
+
+
+def _indexes(sql: str) -> Iterator[int]:
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(sql)
+        while rows := cursor.fetchmany(10_000):
+            for (index,) in rows:
+                yield index
+
+
+def _runs(indexes: Iterable[int]) -> Iterator[tuple[int, int]]:
+    """Yield the runs `[lo, hi)` of consecutive indexes (ascending)."""
+    lo = hi = None
+    for index in indexes:
+        if index != hi:
+            if lo is not None and hi is not None:
+                yield lo, hi
+            lo = index
+        hi = index + 1
+    if lo is not None and hi is not None:
+        yield lo, hi
+
+
+# Writing an export --------------------------------------------------------------------------
+
+
 class Writable(Protocol):
     def write(self, data: bytes, /) -> Any: ...
 
 
-def copy_to(queryset: QuerySet[ConsentRecord], fmt: str, file: Writable) -> int:
-    """Write the export to `file` with PostgreSQL's COPY, one row per write; return the count."""
+def copy_to(
+    queryset: QuerySet[ConsentRecord], fmt: str, file: Writable, proof: Writable | None = None
+) -> int:
+    """Write the export to `file` with PostgreSQL's COPY, one row per write, and its proof: as
+    the last line of JSON Lines, or to `proof` for CSV. Return the count of records."""
     if fmt == "csv":
         options = "FORMAT csv, HEADER"
     else:
         # Text format would double the JSON's backslashes. CSV with a delimiter and a quote
         # character that JSON never holds unescaped passes each line through untouched.
         options = "FORMAT csv, DELIMITER e'\\x01', QUOTE e'\\x02'"
+    with snapshot() as cursor:
+        checkpoint = store.latest()
+        sql = export_sql(queryset, fmt, checkpoint.size if checkpoint else 0)
+        cursor.copy_expert(f"COPY ({sql}) TO STDOUT WITH ({options})", file)
+        count = int(cursor.rowcount)
+        target = file if fmt == "jsonl" else proof
+        if target is not None:
+            for chunk in proof_chunks(queryset, checkpoint):
+                target.write(chunk.encode())
+            target.write(b"\n")
+    return count
+
+
+@contextmanager
+def snapshot() -> Iterator[Any]:
+    """Run a block in one REPEATABLE READ snapshot, so that the rows and their proof agree;
+    inside a caller's transaction, the caller's snapshot applies. Yield a cursor."""
+    outermost = not connection.in_atomic_block
     with transaction.atomic(), connection.cursor() as cursor:
+        if outermost:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         _session(cursor)
-        cursor.copy_expert(f"COPY ({export_sql(queryset, fmt)}) TO STDOUT WITH ({options})", file)
-        return int(cursor.rowcount)
+        yield cursor
 
 
-def stream(sql: str, fmt: str) -> Iterator[bytes]:
-    """Yield an export from `export_sql` in chunks of CHUNK_ROWS rows.
+def stream(
+    queryset: QuerySet[ConsentRecord], fmt: str, checkpoint: LogCheckpoint | None
+) -> Iterator[bytes]:
+    """Yield an export in chunks of CHUNK_ROWS rows, with leaf indexes in the tree of
+    `checkpoint`, and for JSON Lines its proof as the last line.
 
     The server-side cursor lives in a transaction: outside one it would need WITH HOLD, and
     PostgreSQL would then compute the whole result before sending the first row.
     """
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            _session(cursor)
+    sql = export_sql(queryset, fmt, checkpoint.size if checkpoint else 0)
+    with snapshot():
         with connection.chunked_cursor() as cursor:
             cursor.execute(sql)
             if fmt == "csv":
                 yield (",".join(COLUMNS) + "\n").encode()
             while rows := cursor.fetchmany(CHUNK_ROWS):
                 yield _format(rows, fmt)
+        if fmt == "jsonl":
+            yield from _proof_bytes(queryset, checkpoint)
+
+
+def _proof_bytes(
+    queryset: QuerySet[ConsentRecord], checkpoint: LogCheckpoint | None
+) -> Iterator[bytes]:
+    pieces: list[str] = []
+    for piece in proof_chunks(queryset, checkpoint):
+        pieces.append(piece)
+        if len(pieces) >= 1000:  # subtree hashes: about 60 kB
+            yield "".join(pieces).encode()
+            pieces.clear()
+    yield ("".join(pieces) + "\n").encode()
 
 
 def _session(cursor: Any) -> None:
@@ -173,15 +359,85 @@ def _next_chunk(chunks: Iterator[bytes]) -> bytes | None:
     return next(chunks, None)
 
 
-def streaming_response(
-    queryset: QuerySet[ConsentRecord], fmt: str, filename: str
-) -> StreamingHttpResponse:
-    """Return the queryset's records as a download in `fmt` ("csv" or "jsonl")."""
-    if fmt not in FORMATS:
-        raise ValueError(f"unknown export format {fmt!r}")
-    response = ExportResponse(
-        stream(export_sql(queryset, fmt), fmt), content_type=CONTENT_TYPES[fmt]
-    )
+def _download(content: Iterator[bytes], content_type: str, filename: str) -> ExportResponse:
+    response = ExportResponse(content, content_type=content_type)
     response["Content-Disposition"] = content_disposition_header(True, filename) or "attachment"
     add_never_cache_headers(response)  # personal data: no copies in caches
     return response
+
+
+def streaming_response(
+    queryset: QuerySet[ConsentRecord],
+    fmt: str,
+    filename: str,
+    proof_url: str | None = None,
+) -> StreamingHttpResponse:
+    """Return the queryset's records as a download in `fmt` ("csv" or "jsonl").
+
+    JSON Lines ends with its proof. A CSV's proof is a sidecar: at `proof_url` (given the size
+    of the checkpoint the CSV was made against, named in a `Link` header and in the file's
+    name), or, without one, inside a ZIP archive that holds both (the admin's actions).
+    """
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown export format {fmt!r}")
+    checkpoint = store.latest()
+    size = checkpoint.size if checkpoint else 0
+    if fmt == "csv" and proof_url is None:
+        return _download(
+            _zipped(queryset, checkpoint, filename), "application/zip", f"{filename}.zip"
+        )
+    if fmt == "csv":
+        filename = filename.replace(".csv", f"-size-{size}.csv")
+    response = _download(stream(queryset, fmt, checkpoint), CONTENT_TYPES[fmt], filename)
+    if fmt == "csv" and proof_url is not None:
+        link = f"{proof_url}{'&' if '?' in proof_url else '?'}size={size}"
+        response["Link"] = f'<{link}>; rel="describedby"; type="application/json"'
+    return response
+
+
+def proof_response(
+    queryset: QuerySet[ConsentRecord], checkpoint: LogCheckpoint | None, filename: str
+) -> StreamingHttpResponse:
+    """Return the sidecar proof of a CSV export of `queryset` made against `checkpoint`."""
+
+    def content() -> Iterator[bytes]:
+        with snapshot():
+            yield from _proof_bytes(queryset, checkpoint)
+
+    return _download(content(), "application/json", filename)
+
+
+class _Pipe(io.RawIOBase):
+    """A write-only stream whose bytes are taken out as they come (for a streamed ZIP)."""
+
+    def __init__(self) -> None:
+        self.chunks: list[bytes] = []
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        self.chunks.append(bytes(data))
+        return len(data)
+
+    def take(self) -> bytes:
+        data = b"".join(self.chunks)
+        self.chunks.clear()
+        return data
+
+
+def _zipped(
+    queryset: QuerySet[ConsentRecord], checkpoint: LogCheckpoint | None, filename: str
+) -> Iterator[bytes]:
+    """Yield a ZIP archive of the CSV export and its proof, made in one snapshot."""
+    pipe = _Pipe()
+    with snapshot(), zipfile.ZipFile(pipe, "w", zipfile.ZIP_STORED) as archive:
+        with archive.open(filename, "w", force_zip64=True) as member:
+            for chunk in stream(queryset, "csv", checkpoint):
+                member.write(chunk)
+                if pipe.chunks:
+                    yield pipe.take()
+        with archive.open(f"{filename}.proof.json", "w") as member:
+            for chunk in _proof_bytes(queryset, checkpoint):
+                member.write(chunk)
+    yield pipe.take()

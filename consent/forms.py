@@ -91,6 +91,12 @@ class ExportForm(TimeRangeForm):
     policy_version = forms.IntegerField(label=_("Policy version"), required=False, min_value=1)
 
 
+class ExportProofForm(ExportForm):
+    """An export's filters, and the size of the checkpoint its proof is against."""
+
+    size = forms.IntegerField(label=_("Checkpoint size"), required=False, min_value=0)
+
+
 class VerifyForm(forms.Form):
     """What the verify page checks the log against besides itself: a checkpoint kept elsewhere.
 

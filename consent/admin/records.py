@@ -243,7 +243,9 @@ class ConsentRecordAdmin(ReadOnlyMixin, admin.ModelAdmin[ConsentRecord]):
             request, {**(extra_context or {}), "audit_links": audit_links(request)}
         )
 
-    @admin.action(description=_("Export selected as CSV"), permissions=["export"])
+    @admin.action(
+        description=_("Export selected as CSV, with its proof (ZIP)"), permissions=["export"]
+    )
     def export_csv(
         self, request: HttpRequest, queryset: QuerySet[ConsentRecord]
     ) -> StreamingHttpResponse:

@@ -1,6 +1,8 @@
 import datetime
+import io
 import json
 import uuid
+import zipfile
 
 import pytest
 from cookie_consent.models import CookieGroup
@@ -416,9 +418,11 @@ def test_export_actions_stream_the_selected_records(admin_client):
         RECORDS, {"action": "export_csv", "_selected_action": [first.pk, third.pk], "index": 0}
     )
 
-    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    # A ZIP of the CSV and its proof (consent.export).
+    assert response["Content-Type"] == "application/zip"
     assert 'filename="consent-records-' in response["Content-Disposition"]
-    lines = exported(response)
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+    lines = archive.read(archive.namelist()[0]).decode().splitlines()
     assert lines[0].startswith("id,consent_id,created_at,event")
     assert sorted(line.split(",")[0] for line in lines[1:]) == sorted(
         [str(first.pk), str(third.pk)]
@@ -435,7 +439,7 @@ def test_export_of_all_records_matching_the_filters_as_json_lines(admin_client):
         {"action": "export_jsonl", "select_across": "1", "_selected_action": [kept[0].pk]},
     )
 
-    lines = exported(response)
+    lines = exported(response)[:-1]  # the last line is the export's proof
     assert response["Content-Type"].startswith("application/jsonl")
     assert len(lines) == 2
     assert {json.loads(line)["id"] for line in lines} == {record.pk for record in kept}

@@ -168,4 +168,5 @@ def test_auditors_export_records_from_the_admin(auditor_client):
     )
 
     assert response.status_code == 200
-    assert str(record.consent_id) in b"".join(response.streaming_content).decode()
+    # A ZIP of the CSV and its proof, stored uncompressed.
+    assert str(record.consent_id).encode() in b"".join(response.streaming_content)

@@ -3,7 +3,7 @@ import io
 import json
 import re
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -16,7 +16,10 @@ from django.http import StreamingHttpResponse
 from django.utils import translation
 
 from consent import export
-from consent.conf import conf
+from consent.exportproof import check_export, verify_export
+from consent.integration import integrate
+from consent.log import store
+from consent.log.models import LogLeaf
 from consent.models import ConsentRecord
 from tests.factories import make_auditor, make_published, make_record, make_staff
 
@@ -43,7 +46,13 @@ def log():
     ]
     with translation.override("de"):
         records.append(make_record(user_agent='Ünïcode "quoted", Firefox/133.0', path="/de/"))
+    integrate()
     return [ConsentRecord.objects.select_related("policy_version").get(pk=r.pk) for r in records]
+
+
+def leaf_index(record):
+    leaf = LogLeaf.objects.filter(source="record", ref=record.pk).first()
+    return leaf.index if leaf else None
 
 
 def as_json(record):
@@ -67,18 +76,15 @@ def as_json(record):
         "path": record.path,
         "ip_hmac": record.ip_hmac,
         "user_agent": record.user_agent,
-        "chain": record.chain,
-        "seq": record.seq,
-        "prev_hash": record.prev_hash,
-        "hash": record.hash,
+        "leaf_index": leaf_index(record),
     }
 
 
 def as_csv(record):
-    text = {True: "true", False: "false"}
+    text = {True: "true", False: "false", None: ""}
     return {
         key: text[value]
-        if isinstance(value, bool)
+        if isinstance(value, bool) or value is None
         else value
         if key == "created_at"
         else str(value)
@@ -101,7 +107,10 @@ def read_csv(text):
 
 
 def read_jsonl(text):
-    return timed([json.loads(line) for line in text.splitlines()])
+    """Return the rows of JSON Lines, without the last line: the proof."""
+    lines = text.splitlines()
+    assert json.loads(lines[-1])["format"] == "iportalis-consent-export-proof/1"
+    return timed([json.loads(line) for line in lines[:-1]])
 
 
 def run_export(*args):
@@ -217,25 +226,6 @@ def test_a_progress_bar_on_a_terminal_and_none_when_piped(log, tmp_path):
     assert "#" not in err
 
 
-def test_the_columns_reference_verifies_an_export_offline(log):
-    """The recipe in docs/export-columns.md checks every hash and link of a real export."""
-    recipe = re.search(r"```python\n(.*?)```", DOCS.read_text(), re.S).group(1)
-    namespace = {}
-    exec(recipe, namespace)
-    verify_rows = namespace["verify_rows"]
-    jsonl, _err = run_export("--format", "jsonl")
-    rows = [json.loads(line) for line in jsonl.splitlines()]
-    csv_text, _err = run_export("--format", "csv")
-
-    assert verify_rows(rows, conf.CONSENT_INTEGRITY_KEY) is None
-    assert verify_rows(csv.DictReader(io.StringIO(csv_text)), conf.CONSENT_INTEGRITY_KEY) is None
-    edited = [dict(row) for row in rows]
-    edited[1]["third-party"] = not edited[1]["third-party"]
-    assert f"record {rows[1]['id']}" in verify_rows(edited, conf.CONSENT_INTEGRITY_KEY)
-    # The visitor's three records are one chain: without the middle one, the last is adrift.
-    assert f"record {rows[2]['id']}" in verify_rows(rows[:1] + rows[2:], conf.CONSENT_INTEGRITY_KEY)
-
-
 # Over HTTP
 
 
@@ -317,14 +307,14 @@ def test_the_download_is_read_in_chunks_through_a_server_side_cursor(monkeypatch
         cursor.execute("SELECT count(*) FROM pg_cursors WHERE name LIKE '_django_curs_%%'")
         assert cursor.fetchone() == (1,)
     rest = list(chunks)
-    assert [len(chunk.splitlines()) for chunk in rest] == [2, 1]
+    assert [len(chunk.splitlines()) for chunk in rest] == [2, 1, 1]  # and the proof's line
     response.close()
 
 
 def test_under_asgi_the_download_is_streamed_not_read_whole_first(monkeypatch, log):
     """Django reads a plain sync iterator whole under ASGI, with a warning (an error here)."""
     monkeypatch.setattr(export, "CHUNK_ROWS", 1)
-    response = export.streaming_response(ConsentRecord.objects.all(), "csv", "x.csv")
+    response = export.streaming_response(ConsentRecord.objects.all(), "csv", "x.csv", "/proof")
 
     async def read():
         return [chunk async for chunk in response]
@@ -365,3 +355,248 @@ def test_staff_with_the_export_permission_may_export(client, log, url):
 
 def test_only_get_is_allowed(auditor_client):
     assert auditor_client.post("/audit/consents.csv").status_code == 405
+
+
+# Proofs: every export verifies offline with the public key alone
+
+
+def exported_file(tmp_path, fmt, *args):
+    target = tmp_path / f"records.{fmt}"
+    run_export("--format", fmt, "--output", str(target), *args)
+    return target
+
+
+def lines_of(path):
+    return path.read_text(encoding="utf-8").splitlines(keepends=True)
+
+
+def edit_rows(path, change):
+    """Rewrite an export's rows as `change(rows)` returns them; its proof stays as it was."""
+    text = path.read_text(encoding="utf-8")
+    if path.suffix == ".csv":
+        rows = list(csv.DictReader(io.StringIO(text)))
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=export.COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(change(rows))
+        path.write_text(out.getvalue(), encoding="utf-8")
+    else:
+        *lines, proof = text.splitlines(keepends=True)
+        rows = change([json.loads(line) for line in lines])
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows) + proof, encoding="utf-8")
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_an_export_verifies_offline(log, tmp_path, fmt):
+    make_record()  # not in the log yet: exported as pending, proved by nothing
+    path = exported_file(tmp_path, fmt)
+
+    check = check_export(path, store.verifier())
+
+    assert check.problems == []
+    assert (check.rows, check.proved, check.pending) == (6, 5, 1)
+    assert check.checkpoint.size == store.latest().size
+    if fmt == "csv":
+        assert (tmp_path / "records.csv.proof.json").exists()
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_an_edited_row_fails(log, tmp_path, fmt):
+    path = exported_file(tmp_path, fmt)
+
+    def turn_around(rows):
+        rows[1]["first-party"] = "false" if fmt == "csv" else False  # it was true
+        return rows
+
+    edit_rows(path, turn_around)
+
+    problems = verify_export(path, store.verifier())
+
+    assert problems == [
+        "the rows and the proof do not make the root the checkpoint signs: a row was edited, "
+        "removed, added or given another leaf index"
+    ]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_a_removed_row_fails(log, tmp_path, fmt):
+    path = exported_file(tmp_path, fmt)
+    edit_rows(path, lambda rows: rows[:2] + rows[3:])
+
+    problems = verify_export(path, store.verifier())
+
+    assert (
+        "the proof covers 5 exported records, the export has 4 rows with a leaf index"
+        in (problems[0])
+    )
+    assert any("neither in the export nor in the proof" in p for p in problems)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_reordered_rows_fail(log, tmp_path, fmt):
+    path = exported_file(tmp_path, fmt)
+    edit_rows(path, lambda rows: [rows[0], rows[2], rows[1], *rows[3:]])
+
+    problems = verify_export(path, store.verifier())
+
+    assert problems == [f"row 3 (record {log[1].pk}): out of order: rows come in ID order"]
+
+
+def test_rows_given_each_others_leaf_indexes_fail(log, tmp_path):
+    path = exported_file(tmp_path, "jsonl")
+
+    def renumber(rows):
+        rows[0]["leaf_index"], rows[1]["leaf_index"] = rows[1]["leaf_index"], rows[0]["leaf_index"]
+        return rows
+
+    edit_rows(path, renumber)
+
+    assert "do not make the root the checkpoint signs" in verify_export(path, store.verifier())[0]
+
+
+def test_a_proof_signed_by_another_key_fails(log, tmp_path):
+    from consent.log import note
+
+    path = exported_file(tmp_path, "jsonl")
+    other = note.generate_signer(store.signer().name)
+
+    problems = verify_export(path, other.verifier)
+
+    assert problems[0].startswith("the proof's checkpoint does not verify with the log's key")
+
+
+def test_a_time_range_verifies_on_its_own_with_a_few_hashes(tmp_path):
+    ConsentRecord.objects.bulk_create(_records(600))
+    integrate()
+    middle = list(ConsentRecord.objects.order_by("pk")[200:300])
+    since, until = middle[0].created_at, middle[-1].created_at
+    path = exported_file(
+        tmp_path, "jsonl", "--since", since.isoformat(), "--until", until.isoformat()
+    )
+
+    check = check_export(path, store.verifier())
+
+    assert check.problems == []
+    assert check.proved == len(read_jsonl(path.read_text()))
+    proof = json.loads(lines_of(path)[-1])
+    assert len(proof["subtrees"]) <= 2 * store.latest().size.bit_length()
+
+
+def _records(count):
+    from django.utils import timezone
+
+    from policy.models import PolicyVersion
+
+    version = PolicyVersion.objects.published().get()
+    start = timezone.now()
+    return [
+        ConsentRecord(
+            created_at=start + timedelta(seconds=n),
+            event="accept_all",
+            surface="banner",
+            first_party=True,
+            third_party=True,
+            session=True,
+            persistent=True,
+            gpc=False,
+            policy_version=version,
+            policy_sha256=version.content_sha256,
+            language="en",
+            path="/",
+            ip_hmac="0" * 64,
+            user_agent="test",
+        )
+        for n in range(count)
+    ]
+
+
+def test_a_purged_range_shows_as_purged_and_still_verifies(monkeypatch, tmp_path):
+    from django.utils import timezone
+
+    old = timezone.now() - timedelta(days=4 * 365)
+    monkeypatch.setattr(timezone, "now", lambda: old)
+    purged = [make_record() for _ in range(3)]
+    monkeypatch.undo()
+    kept = [make_record() for _ in range(2)]
+    integrate()
+    call_command(
+        "purge_consents",
+        "--before",
+        (old + timedelta(days=1)).isoformat(),
+        "--noinput",
+        stdout=io.StringIO(),
+    )
+    path = exported_file(tmp_path, "csv")
+
+    check = check_export(path, store.verifier())
+
+    assert check.problems == []
+    indexes = sorted(
+        LogLeaf.objects.filter(ref__in=[r.pk for r in purged], source="record").values_list(
+            "index", flat=True
+        )
+    )
+    assert check.purged == [(indexes[0], indexes[-1] + 1)]
+    assert check.proved == len(kept)
+
+    proof_path = tmp_path / "records.csv.proof.json"
+    proof = json.loads(proof_path.read_text())
+    proof["purged"] = [[indexes[0], indexes[-1]]]  # one purged leaf fewer claimed
+    proof_path.write_text(json.dumps(proof))
+    assert verify_export(path, store.verifier())[0].startswith(
+        "the 2 leaf indexes listed as purged are not the 3 the purge of"
+    )
+
+
+def test_the_csv_download_names_its_sidecar_proof_which_verifies_it(auditor_client, log, tmp_path):
+    response = auditor_client.get("/audit/consents.csv", {"since": "2000-01-01"})
+    csv_path = tmp_path / "download.csv"
+    csv_path.write_bytes(b"".join(response.streaming_content))
+    size = store.latest().size
+    link = response["Link"]
+    assert link == (
+        f'</audit/consents.csv.proof.json?since=2000-01-01&size={size}>; rel="describedby"; '
+        'type="application/json"'
+    )
+    assert f"-size-{size}.csv" in response["Content-Disposition"]
+    make_record()
+    integrate()  # the log grows between the two downloads: the proof is of the CSV's size
+
+    proof = auditor_client.get(link[1 : link.index(">")])
+    assert proof.status_code == 200
+    (tmp_path / "download.csv.proof.json").write_bytes(b"".join(proof.streaming_content))
+
+    assert verify_export(csv_path, store.verifier()) == []
+
+
+def test_the_jsonl_download_carries_its_proof(auditor_client, log, tmp_path):
+    path = tmp_path / "download.jsonl"
+    path.write_bytes(b"".join(auditor_client.get("/audit/consents.jsonl").streaming_content))
+
+    assert verify_export(path, store.verifier()) == []
+
+
+def test_a_proof_of_a_size_the_log_never_had_is_a_400(auditor_client, log):
+    response = auditor_client.get("/audit/consents.csv.proof.json", {"size": "999"})
+
+    assert response.status_code == 400
+    assert "size: No checkpoint of the log has this size." in response.content.decode()
+
+
+def test_the_admin_csv_export_is_a_zip_of_the_csv_and_its_proof(admin_client, log, tmp_path):
+    import zipfile
+
+    response = admin_client.post(
+        "/admin/consent/consentrecord/",
+        {"action": "export_csv", "_selected_action": [log[0].pk, log[3].pk], "index": 0},
+    )
+    path = tmp_path / "export.zip"
+    path.write_bytes(b"".join(response.streaming_content))
+
+    assert response["Content-Type"] == "application/zip"
+    csv_name, proof_name = zipfile.ZipFile(path).namelist()
+    assert csv_name.startswith("consent-records-") and csv_name.endswith(".csv")
+    assert proof_name == f"{csv_name}.proof.json"
+    check = check_export(path, store.verifier())
+    assert check.problems == []
+    assert check.proved == 2

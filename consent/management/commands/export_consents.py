@@ -7,13 +7,16 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
 
 from consent.export import FORMATS, copy_to, records
+from consent.exportproof import PROOF_SUFFIX
 from consent.forms import ExportForm, error_text
 
 
 class Command(BaseCommand):
     help = (
-        "Export consent records as CSV or JSON Lines, with every field an auditor needs to check "
-        "them offline (docs/export-columns.md). Times are UTC: a date means its midnight."
+        "Export consent records as CSV or JSON Lines, each with its leaf index, and the proof "
+        "that lets an auditor check them offline with the log's public key: the last line of "
+        "JSON Lines, or a sidecar FILE.proof.json beside a CSV file (docs/export-columns.md). "
+        "Times are UTC: a date means its midnight."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -23,6 +26,11 @@ class Command(BaseCommand):
         parser.add_argument("--consent-id", default="", help="One visitor's records only.")
         parser.add_argument("--policy-version", default="", help="One policy version number.")
         parser.add_argument("--output", "-o", help="File to write (default: standard output).")
+        parser.add_argument(
+            "--proof",
+            help="Where a CSV export's proof goes (default: the output file's name followed by "
+            f"{PROOF_SUFFIX}; on standard output, none unless given).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         names = ("since", "until", "consent_id", "policy_version")
@@ -31,26 +39,39 @@ class Command(BaseCommand):
             raise CommandError(error_text(form, options=True))
         queryset = records(**form.cleaned_data)
         started = time.monotonic()
+        proof_path = options["proof"]
+        if proof_path is None and options["output"] and options["format"] == "csv":
+            proof_path = f"{options['output']}{PROOF_SUFFIX}"
         with ExitStack() as stack:
-            if options["output"]:
-                try:
+            proof = None
+            try:
+                if options["output"]:
                     target: Any = stack.enter_context(open(options["output"], "wb"))
-                except OSError as error:
-                    raise CommandError(f"Cannot write {options['output']}: {error}") from None
-            else:
+                if proof_path and options["format"] == "csv":
+                    proof = stack.enter_context(open(proof_path, "wb"))
+            except OSError as error:
+                raise CommandError(f"Cannot write {error.filename}: {error}") from None
+            if not options["output"]:
                 # Straight to the bytes under sys.stdout; a test's StringIO gets text.
                 target = getattr(self.stdout, "buffer", None) or _TextTarget(self.stdout)
             progress = None
             if self.stderr.isatty():
                 progress = Progress(self.stderr, queryset.count())
                 target = _Counting(target, progress)
-            count = copy_to(queryset, options["format"], target)
+            count = copy_to(queryset, options["format"], target, proof)
             target.flush()
         if progress:
             progress.finish(count)
         where = options["output"] or "standard output"
+        if options["format"] == "jsonl":
+            carried = "; its proof is the last line"
+        elif proof:
+            carried = f"; its proof is in {proof_path}"
+        else:
+            carried = "; no proof written (give --proof FILE)"
         self.stderr.write(
-            f"Exported {count:,} records to {where} in {time.monotonic() - started:.1f} s.",
+            f"Exported {count:,} records to {where} in {time.monotonic() - started:.1f} s"
+            f"{carried}.",
             style_func=str,  # a summary, not an error
         )
 
