@@ -88,7 +88,7 @@ _BAD_OTHER_LEAVES = f"""
 """
 # Records without a leaf, and whether the integrator's cursor has passed them.
 _UNINTEGRATED = f"""
-    SELECT r.id, r.txid < %(cursor)s::xid8
+    SELECT r.id, (r.txid, r.id) <= (%(cursor)s::xid8, %(cursor_id)s)
     FROM {_RECORDS} r
     WHERE NOT EXISTS (SELECT FROM {_LEAVES} l WHERE l.source = '{RECORD}' AND l.ref = r.id)
     ORDER BY r.id
@@ -190,9 +190,10 @@ def verify_log(
     parallel = parallel and not connection.in_atomic_block
     with _snapshot() as exported:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT cursor FROM consent_logcheckpoint ORDER BY size DESC LIMIT 1")
-            row = cursor.fetchone()
-        integrated_below = row[0] if row else 0
+            cursor.execute(
+                "SELECT cursor, cursor_id FROM consent_logcheckpoint ORDER BY size DESC LIMIT 1"
+            )
+            integrated_below = cursor.fetchone() or (0, 0)
         entries = Report()
         if parallel:
             worker = threading.Thread(
@@ -238,7 +239,7 @@ def _snapshot() -> Iterator[str | None]:
         yield cursor.fetchone()[0]
 
 
-def _in_snapshot(exported: str, report: Report, integrated_below: int) -> None:
+def _in_snapshot(exported: str, report: Report, integrated_below: tuple[int, int]) -> None:
     try:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
@@ -254,7 +255,9 @@ def _in_snapshot(exported: str, report: Report, integrated_below: int) -> None:
 # The entries ---------------------------------------------------------------------------------
 
 
-def _check_entries(report: Report, integrated_below: int) -> None:
+def _check_entries(report: Report, integrated_below: tuple[int, int]) -> None:
+    """Check every leaf against the row it encodes; `integrated_below` is the integrator's
+    place (transaction ID, record ID): every record up to it has a leaf."""
     with connection.cursor() as cursor:
         # Building a million entries is the longest part: let PostgreSQL share it out.
         cursor.execute(
@@ -282,7 +285,8 @@ def _check_entries(report: Report, integrated_below: int) -> None:
         else:
             what = "the row no longer matches its leaf"
         report.add(Problem(REMOVED if missing else CHANGED, what, index, source, ref))
-    for ref, overdue in _stream(_UNINTEGRATED, {"cursor": str(integrated_below)}):
+    place = {"cursor": str(integrated_below[0]), "cursor_id": integrated_below[1]}
+    for ref, overdue in _stream(_UNINTEGRATED, place):
         if overdue:
             report.add(
                 Problem(NOT_INTEGRATED, "older than the integrator's cursor", None, RECORD, ref)
