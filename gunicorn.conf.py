@@ -28,8 +28,26 @@ def _cpus() -> int:
 
 
 # Requests spend much of their time waiting on PostgreSQL, hence gunicorn's 2 × CPUs + 1. Each
-# worker keeps one database connection: workers × app servers must stay below max_connections.
+# worker keeps two database connections, its requests' and its integrator's (below):
+# 2 × workers × app servers must stay below max_connections.
 workers = int(os.environ.get("WEB_CONCURRENCY") or 2 * _cpus() + 1)
+
+# The consent log's integrator. Each worker loads iportalis/wsgi.py, which starts a background
+# thread (consent.integration.Integrator) that integrates a batch of committed records every
+# second. Every worker of every server runs one; a PostgreSQL advisory lock lets one batch run at
+# a time across all of them, and when a worker or a whole server dies, the next thread to try
+# takes over from the last checkpoint (a batch cut off rolls back whole). Nothing to configure.
+#
+# The thread must start in each worker, after the fork: a thread started in the master would
+# not survive into the workers, and would integrate from the master, on a connection made
+# before the fork. wsgi.py loads in each worker only while preload_app is off, so it is off here
+# and must stay off (no --preload in GUNICORN_CMD_ARGS).
+#
+# To integrate from a process of its own instead, set CONSENT_LOG_INTEGRATOR=false in the
+# servers' environment and run `python manage.py integrate_log` beside them under the process
+# manager (one or more: the lock again lets one batch run at a time). Records wait for it while
+# none runs, and go in when one returns.
+preload_app = False
 
 # The app is synchronous Django with short requests; the proxy in front buffers slow clients.
 worker_class = "sync"
