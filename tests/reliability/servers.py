@@ -31,7 +31,10 @@ from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import urlencode, urlsplit
 
+import psutil
 import redis
+
+from consent.log.note import generate_signer
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 REDIS = "redis://127.0.0.1:6379"
@@ -39,6 +42,9 @@ START_SECONDS = 30
 
 # An access line of gunicorn.conf.py's format answering 5xx: `"GET / HTTP/1.1" 500 145 ...`.
 SERVER_ERROR = re.compile(r'" 5\d\d (\d+|-) ')
+
+# The log's key for every server of the run (production settings require one).
+SIGNING_KEY = str(generate_signer("reliability.localhost/consent-log"))
 
 CSRF_COOKIE = "csrftoken"
 CONSENT_API = "/api/consent/"
@@ -52,14 +58,14 @@ def site_env(
     """Return the environment of a production server: tests/reliability/settings.py (production
     settings plus /baseline/), plain HTTP on 127.0.0.1, and `extra` on top (`LOG_LEVEL="INFO"`).
 
-    Servers that share a database must share the keys too, as they do here: the integrity key
-    chains their records together, and the secret key signs the consent cookie that both read.
+    Servers that share a database must share the keys too, as they do here: they sign one log's
+    checkpoints, and the secret key signs the consent cookie that both read.
     """
     return {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "DJANGO_SETTINGS_MODULE": "tests.reliability.settings",
         "SECRET_KEY": "reliability-secret-key-long-and-random-enough-8c1e4f7a2b9d3e6f",
-        "CONSENT_INTEGRITY_KEY": "reliability-integrity-key-5d2a9c7e1f3b8a4c6e0d",
+        "CONSENT_LOG_SIGNING_KEY": SIGNING_KEY,
         "CONSENT_IP_KEY": "reliability-ip-key-3f6b1d8e2a7c9f4b0e5a",
         "DATABASE_URL": database_url,
         "CACHE_URL": cache_url,
@@ -117,6 +123,30 @@ class Server:
 
     def log_tail(self, lines: int = 40) -> str:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+    def processes(self) -> list[psutil.Process]:
+        """Return the master and its workers, as they are now."""
+        master = psutil.Process(self.process.pid)
+        return [master, *master.children(recursive=True)]
+
+    def database_ports(self, database_port: int) -> set[int]:
+        """Return the local ports of this server's connections to PostgreSQL (at
+        `database_port`): what pg_stat_activity calls their client_port."""
+        return {
+            c.laddr.port
+            for process in self.processes()
+            for c in process.net_connections(kind="tcp")
+            if c.raddr and c.raddr.port == database_port
+        }
+
+    def kill(self) -> None:
+        """Kill the master and every worker at once (SIGKILL), as a crashing host would: no
+        request finishes, no hook runs, and a batch being integrated is cut off."""
+        processes = self.processes()
+        for process in processes:
+            process.kill()
+        psutil.wait_procs(processes, timeout=10)
+        self.process.wait()
 
     def errors(self) -> list[str]:
         """Return the log's 5xx access lines and the first line of each traceback logged
