@@ -61,7 +61,10 @@ def test_records_written_before_the_log_go_in_first_in_id_order():
     )
     # The horizon is server-wide: another database's open transaction may hold the new one back.
     deadline = time.monotonic() + 60
-    while not LogLeaf.objects.filter(source="record", ref=new.pk).exists() and time.monotonic() < deadline:
+    while (
+        not LogLeaf.objects.filter(source="record", ref=new.pk).exists()
+        and time.monotonic() < deadline
+    ):
         integrate_all()
 
     logged = list(
