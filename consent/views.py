@@ -31,7 +31,7 @@ from .forms import DecisionForm
 from .integration import RECORD
 from .log import merkle, note
 from .log import store as log_store
-from .models import ConsentRecord, Cosignature, LogCheckpoint, LogLeaf
+from .models import ConsentRecord, LogLeaf
 from .ratelimit import limit_decisions
 from .receipt import FORMAT as RECEIPT_FORMAT
 from .receipt import promise_text
@@ -268,19 +268,9 @@ def receipt_log(
         **log,
         "index": leaf.index,
         "entry": encoded,
-        "checkpoint": checkpoint_text(head),
+        "checkpoint": log_store.cosigned_note(head),
         "inclusion_proof": [base64.b64encode(h).decode() for h in proof],
     }
-
-
-def checkpoint_text(checkpoint: LogCheckpoint) -> str:
-    """Return a checkpoint's signed note with its active witnesses' cosignature lines."""
-    lines = (
-        Cosignature.objects.filter(checkpoint=checkpoint, witness__active=True)
-        .order_by("witness__name")
-        .values_list("line", flat=True)
-    )
-    return checkpoint.note + "".join(line.rstrip("\n") + "\n" for line in lines)
 
 
 def receipt_summary(record: ConsentRecord) -> str:

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from ..conf import conf
 from . import merkle, note, tiles
-from .models import LogCheckpoint, LogLeaf, LogTile
+from .models import Cosignature, LogCheckpoint, LogLeaf, LogTile
 
 
 @functools.lru_cache(maxsize=4)
@@ -36,6 +36,17 @@ def latest() -> LogCheckpoint | None:
     if checkpoint is not None:
         checkpoint.root = bytes(checkpoint.root)  # psycopg2 gives a memoryview
     return checkpoint
+
+
+def cosigned_note(checkpoint: LogCheckpoint) -> str:
+    """Return the checkpoint's signed note with the cosignatures of active witnesses added: a
+    signed note still, which a verifier that knows only the log's key reads unchanged."""
+    lines = (
+        Cosignature.objects.filter(checkpoint=checkpoint, witness__active=True)
+        .order_by("witness__name")
+        .values_list("line", flat=True)
+    )
+    return checkpoint.note + "".join(line.rstrip("\n") + "\n" for line in lines)
 
 
 def read_tile(level: int, index: int, width: int) -> bytes:

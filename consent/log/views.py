@@ -49,17 +49,6 @@ def public(response: HttpResponse) -> HttpResponse:
     return response
 
 
-def cosigned_note(checkpoint: LogCheckpoint) -> str:
-    """Return the checkpoint's signed note with the cosignatures of active witnesses added: a
-    signed note still, which a verifier that knows only the log's key reads unchanged."""
-    lines = (
-        Cosignature.objects.filter(checkpoint=checkpoint, witness__active=True)
-        .order_by("witness__name")
-        .values_list("line", flat=True)
-    )
-    return checkpoint.note + "".join(f"{line}\n" for line in lines)
-
-
 @consent_exempt
 @require_safe
 def checkpoint(request: HttpRequest) -> HttpResponse:
@@ -67,7 +56,7 @@ def checkpoint(request: HttpRequest) -> HttpResponse:
     latest = store.latest()
     if latest is None:
         return public(text("The log has no checkpoint yet: nothing was integrated.", 503))
-    response = HttpResponse(cosigned_note(latest), content_type=TEXT)
+    response = HttpResponse(store.cosigned_note(latest), content_type=TEXT)
     response["Cache-Control"] = CHECKPOINT_CACHE
     return public(response)
 
