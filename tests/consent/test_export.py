@@ -600,3 +600,22 @@ def test_the_admin_csv_export_is_a_zip_of_the_csv_and_its_proof(admin_client, lo
     check = check_export(path, store.verifier())
     assert check.problems == []
     assert check.proved == 2
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_the_gaps_between_exported_leaves_are_found_exactly(seed):
+    import random
+
+    rng = random.Random(seed)
+    size = rng.choice([1, 7, 8, 9, 300, 1000])
+    chosen = {i for i in range(size) if rng.random() < rng.choice([0.02, 0.5, 0.98])}
+    leaves = export.LeafSet(size)
+    for index in chosen:
+        leaves.add(index)
+    leaves.add(size)  # beyond the checkpoint: not proved
+
+    gaps = list(leaves.gaps())
+
+    assert leaves.count == len(chosen)
+    assert [i for lo, hi in gaps for i in range(lo, hi)] == sorted(set(range(size)) - chosen)
+    assert all(a[1] < b[0] for a, b in zip(gaps, gaps[1:], strict=False))  # maximal runs
