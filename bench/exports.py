@@ -318,8 +318,14 @@ def main() -> None:
                 skipped[name] = str(failure)
         runs: dict[str, list[Run]] = {name: [] for name in tasks if name not in skipped}
         for _ in range(args.repeat):
-            for name in runs:
-                runs[name].append(measure(tasks[name][0], env))
+            for name in list(runs):
+                try:
+                    runs[name].append(measure(tasks[name][0], env))
+                except Failed as failure:
+                    if name == BASELINE:
+                        raise SystemExit(str(failure)) from None
+                    skipped[name] = str(failure)
+                    del runs[name]
         outputs = {name: out / tasks[name][1] for name in runs if tasks[name][1]}
         sizes = {name: path.stat().st_size for name, path in outputs.items()}
         lines = {name: sum(1 for _ in path.open("rb")) for name, path in outputs.items()}
