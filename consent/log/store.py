@@ -49,22 +49,33 @@ def cosigned_note(checkpoint: LogCheckpoint) -> str:
     return checkpoint.note + "".join(line.rstrip("\n") + "\n" for line in lines)
 
 
+# Plain SQL: a proof reads a handful of tiles, and building each query through the ORM cost
+# more than running it (bench/log.py: an inclusion proof in 3.4 ms instead of 10).
+_FULL_TILE = f"SELECT hashes FROM {LogTile._meta.db_table} WHERE level = %s AND index = %s"
+_LEAVES = (
+    f"SELECT hash FROM {LogLeaf._meta.db_table} WHERE index >= %s AND index < %s ORDER BY index"
+)
+_ROOTS = (
+    f"SELECT root FROM {LogTile._meta.db_table} "
+    "WHERE level = %s AND index >= %s AND index < %s ORDER BY index"
+)
+
+
 def read_tile(level: int, index: int, width: int) -> bytes:
     """Return at least `width` hashes of tile (level, index): a full tile's, or else the
     leaves' (level 0) or the roots of the full tiles below (higher levels), as many as there
     are so far, so that one read answers for every width."""
-    full = LogTile.objects.filter(level=level, index=index).values_list("hashes", flat=True)
-    for hashes in full:
-        return bytes(hashes)
     first = index * tiles.WIDTH
-    if level == 0:
-        leaves = LogLeaf.objects.filter(index__gte=first, index__lt=first + tiles.WIDTH)
-        found = [bytes(h) for h in leaves.order_by("index").values_list("hash", flat=True)]
-    else:
-        below = LogTile.objects.filter(
-            level=level - 1, index__gte=first, index__lt=first + tiles.WIDTH
-        )
-        found = [bytes(h) for h in below.order_by("index").values_list("root", flat=True)]
+    with connection.cursor() as cursor:
+        cursor.execute(_FULL_TILE, [level, index])
+        full = cursor.fetchone()
+        if full is not None:
+            return bytes(full[0])
+        if level == 0:
+            cursor.execute(_LEAVES, [first, first + tiles.WIDTH])
+        else:
+            cursor.execute(_ROOTS, [level - 1, first, first + tiles.WIDTH])
+        found = [bytes(hash) for (hash,) in cursor.fetchall()]
     if len(found) < width:
         raise LookupError(f"tile {tiles.tile_path(level, index, width)} is not in the log")
     return b"".join(found)
