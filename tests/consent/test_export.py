@@ -619,3 +619,18 @@ def test_the_gaps_between_exported_leaves_are_found_exactly(seed):
     assert leaves.count == len(chosen)
     assert [i for lo, hi in gaps for i in range(lo, hi)] == sorted(set(range(size)) - chosen)
     assert all(a[1] < b[0] for a, b in zip(gaps, gaps[1:], strict=False))  # maximal runs
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ({"size": "many"}, "size: Enter a whole number."),
+        ({"size": "-1"}, "size: Ensure this value is greater than or equal to 0."),
+        ({"since": "soon"}, "since: Enter a date such as 2026-01-31"),
+    ],
+)
+def test_bad_proof_parameters_are_a_clear_400(auditor_client, log, query, message):
+    response = auditor_client.get("/audit/consents.csv.proof.json", query)
+
+    assert response.status_code == 400
+    assert message in response.content.decode()

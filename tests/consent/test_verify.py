@@ -388,3 +388,12 @@ def test_tiles_and_checkpoints_that_cross_tile_boundaries_verify(keep):
     assert passed, output
     assert "601 entries (600 records checked, 0 purged, 0 pending)" in output
     assert "2 full tiles, 5 checkpoints" in output
+
+
+def test_an_oversized_pasted_checkpoint_is_a_400_and_verifies_nothing(client):
+    client.force_login(make_auditor())
+
+    response = client.get("/audit/verify/", {"run": "1", "checkpoint": "x" * (note.MAX_NOTE + 1)})
+
+    assert response.status_code == 400
+    assert "report" not in response.context
