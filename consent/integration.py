@@ -19,6 +19,7 @@ import threading
 import time
 
 from django.db import connection, transaction
+from django.utils import timezone
 
 from .entries import PUBLICATION_SQL, PURGE_SQL, RECORD_SQL, leaf_hash_sql
 from .log import store
@@ -36,11 +37,11 @@ _PENDING_RECORDS = f"""
     SELECT r.id, r.txid::text, {leaf_hash_sql(RECORD_SQL)}
     FROM {ConsentRecord._meta.db_table} r
     JOIN policy_policyversion p ON p.id = r.policy_version_id
-    WHERE ((r.txid, r.id) > (%(txid)s::xid8, %(id)s) AND r.txid < %(horizon)s::xid8
-           OR r.txid = pg_current_xact_id_if_assigned())
-      AND NOT EXISTS (
+    WHERE (r.txid, r.id) > (%(txid)s::xid8, %(id)s) AND r.txid < %(horizon)s::xid8
+       -- A transaction's own records, which it may have integrated already (only tests do this).
+       OR r.txid = pg_current_xact_id_if_assigned() AND NOT EXISTS (
           SELECT FROM {LogLeaf._meta.db_table} l WHERE l.source = '{RECORD}' AND l.ref = r.id
-      )
+       )
     ORDER BY r.txid, r.id
     LIMIT %(limit)s
 """
@@ -62,17 +63,23 @@ _PENDING_PURGES = f"""
 """
 
 
-def integrate(limit: int = BATCH) -> LogCheckpoint | None:
+def integrate(limit: int = BATCH, not_within: float = 0.0) -> LogCheckpoint | None:
     """Integrate one batch of pending entries; return its checkpoint, or None if another
-    integrator holds the lock or nothing was pending.
+    integrator holds the lock, nothing was pending, or the latest checkpoint is younger than
+    `not_within` seconds. The checkpoint's `full_batch` says whether more may be pending.
 
-    Inside a transaction that wrote records itself (a test), those records are integrated too.
+    Inside a transaction that wrote records itself, those records are integrated too: that is
+    for tests, whose transactions roll back. One that committed would have its records offered
+    again by a later batch.
     """
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [LOCK])
         if not cursor.fetchone()[0]:
             return None
         head = store.latest()
+        age = (timezone.now() - head.created_at).total_seconds() if head is not None else None
+        if age is not None and age < not_within:
+            return None
         # Read before the records: every transaction below it had ended by then.
         cursor.execute("SELECT pg_snapshot_xmin(pg_current_snapshot())::text")
         horizon = int(cursor.fetchone()[0])
@@ -94,7 +101,9 @@ def integrate(limit: int = BATCH) -> LogCheckpoint | None:
             cursor_after = max(start, (horizon, 0))
         if not leaves and head is not None:
             return None
-        return store.append(leaves, cursor_after)
+        checkpoint = store.append(leaves, cursor_after)
+        checkpoint.full_batch = len(rows) == limit
+        return checkpoint
 
 
 def integrate_all() -> int:
@@ -124,8 +133,13 @@ class Integrator(threading.Thread):
         while not self.stopping.is_set():
             started = time.monotonic()
             try:
-                while integrate() is not None and not self.stopping.is_set():
-                    pass  # a backlog: go on without waiting
+                # One checkpoint an interval across all processes, however many try; a full
+                # batch means a backlog, which goes on without waiting.
+                checkpoint = integrate(not_within=self.interval)
+                while checkpoint is not None and checkpoint.full_batch:
+                    if self.stopping.is_set():
+                        break
+                    checkpoint = integrate()
             except Exception:
                 logger.exception("The consent log integrator failed; retrying.")
                 close_old_connections()

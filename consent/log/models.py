@@ -66,6 +66,8 @@ class LogCheckpoint(models.Model):
     cursor = models.BigIntegerField(_("integrated below transaction"))
     cursor_id = models.BigIntegerField(_("and in it up to record"), default=0)
 
+    full_batch = False  # set on a checkpoint just made: its batch was full, more may be pending
+
     class Meta:
         verbose_name = _("log checkpoint")
         ordering = ["-size"]

@@ -7,6 +7,7 @@ edge of a level holds fewer, its width W. Pure Python, no Django.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -99,7 +100,7 @@ class Tile:
     index: int
     hashes: bytes  # WIDTH hashes, concatenated
 
-    @property
+    @functools.cached_property
     def root(self) -> bytes:
         """The tile's subtree root: the hash it contributes to the tile above it."""
         return fold(split_hashes(self.hashes))

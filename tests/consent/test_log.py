@@ -164,6 +164,18 @@ def test_a_backlog_goes_in_over_several_batches_in_order():
     assert refs == sorted(ConsentRecord.objects.values_list("id", flat=True))
 
 
+def test_integrators_sign_one_checkpoint_an_interval_unless_a_backlog_waits():
+    make_record()
+    first = integrate()
+    assert not first.full_batch
+    make_record()
+    assert integrate(not_within=60) is None  # the last checkpoint is younger than that
+    assert integrate(not_within=0.0).size == first.size + 1
+    ConsentRecord.objects.bulk_create(_records(3))
+    assert integrate(limit=2).full_batch
+    assert not integrate(limit=2).full_batch
+
+
 def test_no_second_integrator_runs_while_one_holds_the_lock():
     make_record()
     other = connections.create_connection("default")
