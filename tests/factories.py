@@ -105,3 +105,59 @@ def make_consent_cookie(
         given_at=timezone.now().replace(microsecond=0) - datetime.timedelta(minutes=1),
         record_id=record.pk if record is not None else None,
     ).dumps()
+
+
+def make_records(count: int, **fields: Any) -> list:
+    """Insert `count` decisions in one statement, a second apart from now: a backlog for the
+    log, faster than `make_record` (which takes the real write path, one at a time)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from consent.models import ConsentRecord
+
+    version = PolicyVersion.objects.current("en")
+    start = timezone.now()
+    defaults = {
+        "event": "accept_all",
+        "surface": "banner",
+        "first_party": True,
+        "third_party": True,
+        "session": True,
+        "persistent": True,
+        "gpc": False,
+        "policy_version": version,
+        "policy_sha256": version.content_sha256,
+        "language": "en",
+        "path": "/",
+        "ip_hmac": "0" * 64,
+        "user_agent": "test",
+    }
+    return ConsentRecord.objects.bulk_create(
+        ConsentRecord(created_at=start + timedelta(seconds=n), **{**defaults, **fields})
+        for n in range(count)
+    )
+
+
+def integrate_committed(timeout: float = 60) -> Any:
+    """Integrate until every committed record is in the log; return the latest checkpoint.
+
+    The integrator takes only records below the oldest transaction still open on the whole
+    PostgreSQL server, in any database (consent.integration): another test run's open
+    transaction, or a live server's, can hold committed records back for a moment.
+    """
+    import time
+
+    from consent.integration import integrate
+    from consent.log import store
+    from consent.log.models import LogLeaf
+    from consent.models import ConsentRecord
+
+    deadline = time.monotonic() + timeout
+    logged = LogLeaf.objects.filter(source="record").values("ref")
+    while True:
+        integrate()
+        if not ConsentRecord.objects.exclude(pk__in=logged).exists():
+            return store.latest()
+        assert time.monotonic() < deadline, f"records still not in the log after {timeout} s"
+        time.sleep(0.1)

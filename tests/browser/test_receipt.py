@@ -4,28 +4,22 @@ is not in the log yet, and (with JavaScript) the note follows the log until it i
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
 from consent import receipt
-from consent.integration import integrate
 from consent.log import store
 from consent.log.models import LogLeaf
+from tests.factories import integrate_committed
 
 LINK = "Download a receipt of your decision"
 
 
 def integrate_record(record_id):
-    """Integrate until the record is in the log: another connection's open transaction (the
-    live server's) may hold back for a moment the horizon below which records are taken."""
-    deadline = time.monotonic() + 30
-    while not LogLeaf.objects.filter(source="record", ref=record_id).exists():
-        assert time.monotonic() < deadline, "the record was never integrated"
-        integrate()
-        time.sleep(0.1)
+    integrate_committed()
+    assert LogLeaf.objects.filter(source="record", ref=record_id).exists()
 
 
 def download(page):

@@ -13,7 +13,6 @@ import stat
 import subprocess
 import sys
 import threading
-import time
 import urllib.request
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -440,21 +439,11 @@ def test_a_witness_needs_a_witness_key(fake, tmp_path):
 
 def integrate_records(count: int) -> int:
     """Write `count` records and integrate them; return the log's size."""
-    from consent.integration import integrate_all
-    from consent.log.models import LogLeaf
-    from consent.models import ConsentRecord
-    from tests.factories import make_record
+    from tests.factories import integrate_committed, make_record
 
     for _ in range(count):
         make_record()
-    # The integrator takes only records below the oldest transaction still open on the server,
-    # in any database (PostgreSQL's xmin): another test run's transaction can hold it back.
-    for _ in range(600):
-        integrate_all()
-        if LogLeaf.objects.filter(source="record").count() == ConsentRecord.objects.count():
-            return LogLeaf.objects.count()
-        time.sleep(0.1)
-    raise AssertionError("the records were not integrated within a minute")
+    return integrate_committed().size
 
 
 @pytest.mark.django_db(transaction=True)

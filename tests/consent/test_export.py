@@ -21,7 +21,7 @@ from consent.integration import integrate
 from consent.log import store
 from consent.log.models import LogLeaf
 from consent.models import ConsentRecord
-from tests.factories import make_auditor, make_published, make_record, make_staff
+from tests.factories import make_auditor, make_published, make_record, make_records, make_staff
 
 pytestmark = pytest.mark.django_db
 
@@ -466,7 +466,7 @@ def test_a_proof_signed_by_another_key_fails(log, tmp_path):
 
 
 def test_a_time_range_verifies_on_its_own_with_a_few_hashes(tmp_path):
-    ConsentRecord.objects.bulk_create(_records(600))
+    make_records(600)
     integrate()
     middle = list(ConsentRecord.objects.order_by("pk")[200:300])
     since, until = middle[0].created_at, middle[-1].created_at
@@ -480,34 +480,6 @@ def test_a_time_range_verifies_on_its_own_with_a_few_hashes(tmp_path):
     assert check.proved == len(read_jsonl(path.read_text()))
     proof = json.loads(lines_of(path)[-1])
     assert len(proof["subtrees"]) <= 2 * store.latest().size.bit_length()
-
-
-def _records(count):
-    from django.utils import timezone
-
-    from policy.models import PolicyVersion
-
-    version = PolicyVersion.objects.published().get()
-    start = timezone.now()
-    return [
-        ConsentRecord(
-            created_at=start + timedelta(seconds=n),
-            event="accept_all",
-            surface="banner",
-            first_party=True,
-            third_party=True,
-            session=True,
-            persistent=True,
-            gpc=False,
-            policy_version=version,
-            policy_sha256=version.content_sha256,
-            language="en",
-            path="/",
-            ip_hmac="0" * 64,
-            user_agent="test",
-        )
-        for n in range(count)
-    ]
 
 
 def test_a_purged_range_shows_as_purged_and_still_verifies(monkeypatch, tmp_path):

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 
 import pytest
 import rfc8785
 from django.db import connection, connections
 
 from consent import entries
-from consent.integration import LOCK, integrate, integrate_all
+from consent.integration import LOCK, integrate
 from consent.log import merkle, note, store, tiles
 from consent.log.models import LogCheckpoint, LogLeaf, LogTile
 from consent.models import ConsentRecord
 from policy.models import PolicyVersion
-from tests.factories import make_record
+from tests.factories import integrate_committed, make_record, make_records
 
 pytestmark = pytest.mark.django_db
 
@@ -103,7 +102,7 @@ def test_the_checkpoint_is_a_signed_note_of_the_tree_root():
 def test_tiles_hold_the_tree_and_serve_proofs_in_batches_of_any_size():
     # 600 records in batches that cross tile boundaries: two full level-0 tiles, one partial.
     for count in (1, 255 - len(publications()), 2, 300, 43):
-        ConsentRecord.objects.bulk_create(_records(count))
+        make_records(count)
         integrate()
     size = store.latest().size
     assert size == 601
@@ -127,33 +126,8 @@ def test_tiles_hold_the_tree_and_serve_proofs_in_batches_of_any_size():
         )
 
 
-def _records(count: int) -> list[ConsentRecord]:
-    from django.utils import timezone
-
-    version = PolicyVersion.objects.current("en")
-    return [
-        ConsentRecord(
-            created_at=timezone.now(),
-            event="accept_all",
-            surface="banner",
-            first_party=True,
-            third_party=True,
-            session=True,
-            persistent=True,
-            gpc=False,
-            policy_version=version,
-            policy_sha256=version.content_sha256,
-            language="en",
-            path="/",
-            ip_hmac="0" * 64,
-            user_agent="test",
-        )
-        for _ in range(count)
-    ]
-
-
 def test_a_backlog_goes_in_over_several_batches_in_order():
-    ConsentRecord.objects.bulk_create(_records(250))
+    make_records(250)
     batches = 0
     while integrate(limit=100) is not None:
         batches += 1
@@ -171,7 +145,7 @@ def test_integrators_sign_one_checkpoint_an_interval_unless_a_backlog_waits():
     make_record()
     assert integrate(not_within=60) is None  # the last checkpoint is younger than that
     assert integrate(not_within=0.0).size == first.size + 1
-    ConsentRecord.objects.bulk_create(_records(3))
+    make_records(3)
     assert integrate(limit=2).full_batch
     assert not integrate(limit=2).full_batch
 
@@ -238,10 +212,7 @@ def test_records_committed_by_concurrent_writers_all_land_once():
         thread.join()
     stop.set()
     integrator.join()
-    # Every transaction on the server counts for the horizon, other databases' too: wait for it.
-    deadline = time.monotonic() + 60
-    while LogLeaf.objects.filter(source="record").count() < 160 and time.monotonic() < deadline:
-        integrate_all()
+    integrate_committed()
     assert errors == []
     refs = list(LogLeaf.objects.filter(source="record").values_list("ref", flat=True))
     assert sorted(refs) == sorted(ConsentRecord.objects.values_list("id", flat=True))

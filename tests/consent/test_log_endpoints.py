@@ -8,14 +8,11 @@ import time
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.test import Client
-from django.utils import timezone
 
 from consent.integration import integrate
 from consent.log import merkle, note, store, tiles
 from consent.log.models import Cosignature, LogCheckpoint, LogLeaf, Witness
-from consent.models import ConsentRecord
-from policy.models import PolicyVersion
-from tests.factories import make_auditor, make_record, make_staff
+from tests.factories import make_auditor, make_record, make_records, make_staff
 
 pytestmark = pytest.mark.django_db
 
@@ -34,29 +31,6 @@ def tile_url(level: int, index: int, width: int = tiles.WIDTH) -> str:
 
 def leaf_hashes() -> list[bytes]:
     return [bytes(h) for h in LogLeaf.objects.order_by("index").values_list("hash", flat=True)]
-
-
-def add_records(count: int) -> None:
-    version = PolicyVersion.objects.published().get()
-    ConsentRecord.objects.bulk_create(
-        ConsentRecord(
-            created_at=timezone.now(),
-            event="accept_all",
-            surface="banner",
-            first_party=True,
-            third_party=True,
-            session=True,
-            persistent=True,
-            gpc=False,
-            policy_version=version,
-            policy_sha256=version.content_sha256,
-            language="en",
-            path="/",
-            ip_hmac="0" * 64,
-            user_agent="test",
-        )
-        for _ in range(count)
-    )
 
 
 def make_witness(name: str = "witness.example/w1", *, active: bool = True) -> note.Signer:
@@ -150,7 +124,7 @@ def test_tiles_hold_what_the_tree_holds_at_every_width(client):
     # 600 leaves over several checkpoints: two full level-0 tiles, a partial one, and a
     # partial level-1 tile of their two roots.
     for count in (250, 10, 339):
-        add_records(count)
+        make_records(count)
         integrate()
     size = store.latest().size
     assert size == 600
@@ -177,7 +151,7 @@ def test_tiles_hold_what_the_tree_holds_at_every_width(client):
 
 
 def test_a_tile_beyond_the_tree_is_a_404_and_a_malformed_path_a_400(client):
-    add_records(299)
+    make_records(299)
     integrate()  # 300 leaves: 0/000, 0/001.p/44, 1/000.p/1
 
     for path in (

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 
 import pytest
@@ -10,10 +9,10 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
-from consent.integration import integrate_all
 from consent.log.models import LogLeaf
 from consent.models import ConsentRecord
 from policy.models import PolicyVersion
+from tests.factories import integrate_committed
 
 BEFORE = [("consent", "0007_auditors_view_checkpoints")]
 
@@ -77,13 +76,7 @@ def test_records_written_before_the_log_go_in_first_in_id_order(at_0007):
         ip_hmac="0" * 64,
         user_agent="new",
     )
-    # The horizon is server-wide: another database's open transaction may hold the new one back.
-    deadline = time.monotonic() + 60
-    while (
-        not LogLeaf.objects.filter(source="record", ref=new.pk).exists()
-        and time.monotonic() < deadline
-    ):
-        integrate_all()
+    integrate_committed()
 
     logged = list(
         LogLeaf.objects.filter(source="record").order_by("index").values_list("ref", flat=True)

@@ -4,7 +4,6 @@ of issue #12 caught, given a checkpoint kept from before it."""
 from __future__ import annotations
 
 import io
-import time
 from datetime import timedelta
 
 import pytest
@@ -19,7 +18,14 @@ from consent.log.models import LogCheckpoint, LogLeaf
 from consent.models import ConsentRecord
 from consent.verification import verify_log
 from policy.models import PolicyVersion
-from tests.factories import make_auditor, make_published, make_record, make_staff
+from tests.factories import (
+    integrate_committed,
+    make_auditor,
+    make_published,
+    make_record,
+    make_records,
+    make_staff,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -318,10 +324,7 @@ def test_outside_a_transaction_both_passes_share_one_snapshot():
     publish_seed_policy(PolicyVersion)
     for _ in range(20):
         make_record()
-    # Every transaction on the server holds the integrator's horizon back, other databases' too.
-    deadline = time.monotonic() + 60
-    while LogLeaf.objects.filter(source="record").count() < 20 and time.monotonic() < deadline:
-        integrate_all()
+    integrate_committed()
     tamper(
         "UPDATE consent_consentrecord SET path = '/x' WHERE id = (SELECT min(id) FROM "
         "consent_consentrecord)"
@@ -375,11 +378,10 @@ def test_the_page_needs_the_verify_permission(client):
 
 
 def test_tiles_and_checkpoints_that_cross_tile_boundaries_verify(keep):
-    from tests.consent.test_export import _records
 
     kept = []
     for count in (1, 254, 2, 300, 43):
-        ConsentRecord.objects.bulk_create(_records(count))
+        make_records(count)
         integrate()
         kept.append(keep())
 

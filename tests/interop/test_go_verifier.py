@@ -14,7 +14,6 @@ import os
 import shutil
 import subprocess
 import threading
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -24,16 +23,15 @@ from pathlib import Path
 import pytest
 from django.apps import apps
 from django.test import Client
-from django.utils import timezone
 
 from consent import entries
-from consent.integration import integrate
 from consent.log import note, store
 from consent.log.models import LogCheckpoint, LogLeaf
 from consent.models import ConsentRecord
 from consent.seed import seed_registry
 from policy.models import PolicyVersion
 from policy.seed import publish_seed_policy
+from tests.factories import integrate_committed, make_records
 
 GOPATH = Path("/usr/share/gocode")  # where Debian's golang-*-dev packages put Go source
 X_MOD = GOPATH / "src/golang.org/x/mod/sumdb"
@@ -88,47 +86,6 @@ def verify(logcheck: Path, live_server) -> Run:
     return run
 
 
-def add_records(count: int) -> None:
-    version = PolicyVersion.objects.published().get(language="en")
-    ConsentRecord.objects.bulk_create(
-        ConsentRecord(
-            created_at=timezone.now(),
-            event="accept_all",
-            surface="banner",
-            first_party=True,
-            third_party=True,
-            session=True,
-            persistent=True,
-            gpc=False,
-            policy_version=version,
-            policy_sha256=version.content_sha256,
-            language="en",
-            path="/",
-            ip_hmac="0" * 64,
-            user_agent="test",
-        )
-        for _ in range(count)
-    )
-
-
-def integrate_committed() -> LogCheckpoint:
-    """Integrate every record committed so far, and return the checkpoint that covers them.
-
-    A record waits while any transaction that began before it is still open, in any database
-    of the cluster (consent.integration): another test run sharing the server can hold it back.
-    """
-    deadline = time.monotonic() + 60
-    records = LogLeaf.objects.filter(source="record").values("ref")
-    while True:
-        integrate()
-        if not ConsentRecord.objects.exclude(pk__in=records).exists():
-            checkpoint = store.latest()
-            assert checkpoint is not None
-            return checkpoint
-        assert time.monotonic() < deadline, "committed records still not integrated after 60 s"
-        time.sleep(0.1)
-
-
 class Site:
     """The live site's log: an older checkpoint kept in a file, a receipt downloaded back then,
     and a tree grown since, with a full tile, partial ones and a level above."""
@@ -141,7 +98,7 @@ class Site:
         response = visitor.post("/consent/", {"action": "accept_all", "surface": "banner"})
         assert response.status_code == 303
         self.record = ConsentRecord.objects.get()
-        add_records(40)
+        make_records(40)
         self.older = integrate_committed()
         self.older_file = directory / "older-checkpoint.txt"
         self.older_file.write_text(self.older.note)
@@ -149,7 +106,7 @@ class Site:
         assert download.status_code == 200, download.content
         self.receipt = directory / "receipt.json"
         self.receipt.write_bytes(download.content)
-        add_records(300)
+        make_records(300)
         self.latest = integrate_committed()
         assert self.older.size > 40 and self.latest.size > self.older.size + 256
         self.leaf = LogLeaf.objects.get(source="record", ref=self.record.pk).index
