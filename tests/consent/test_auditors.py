@@ -104,7 +104,7 @@ def test_auditors_change_nothing_by_post(auditor_client):
     assert RegisteredCookie.objects.get(pk=cookie.pk).name == "csrftoken"
     draft = PolicyVersion.objects.get(pk=draft.pk)
     assert (draft.title, draft.status) == ("Cookie Policy", PolicyVersion.Status.DRAFT)
-    assert PolicyVersion.objects.count() == 2
+    assert PolicyVersion.objects.count() == 3
     assert UnknownCookie.objects.filter(pk=unknown.pk).exists()
 
 

@@ -61,7 +61,7 @@ def test_accept_all_records_the_decision_and_stores_a_signed_cookie(client):
     assert all(record.choices.values())
     consent = stored(client)
     assert consent.consent_id == record.consent_id
-    assert consent.policy_version == 1
+    assert consent.policy_version == 2
     assert b'id="consent-banner"' not in client.get("/").content
 
 
@@ -232,7 +232,7 @@ def test_a_material_policy_version_asks_again(client):
     first, again = ConsentRecord.objects.order_by("id")
     assert again.event == "reconsent"
     assert again.consent_id == first.consent_id
-    assert again.policy_version.number == 2
+    assert again.policy_version.number == 3
     assert b'id="consent-banner"' not in client.get("/").content
 
 
@@ -331,7 +331,10 @@ def test_the_receipt_is_signed_and_matches_the_record(client):
     assert signing.loads(document["signature"], salt=RECEIPT_SALT) == receipt
     assert receipt["consent_id"] == str(record.consent_id)
     assert receipt["record"]["hash"] == record.hash
-    assert receipt["record"]["policy_sha256"] == PolicyVersion.objects.get(number=1).content_sha256
+    assert (
+        receipt["record"]["policy_sha256"]
+        == PolicyVersion.objects.get(language="en", number=2).content_sha256
+    )
     assert all(receipt["choices"].values())
 
 

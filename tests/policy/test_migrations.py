@@ -16,8 +16,9 @@ MIGRATIONS = Path(__file__).resolve().parents[2] / "policy" / "migrations"
 # What version 1 rendered to when policy/0003 still rendered it through the live registry,
 # templates and settings: a fresh install must keep producing exactly this.
 VERSION_1_SHA256 = "14644bed4260836f8e107321347cf80041d71d910499995b762ebf1d5be40b1e"
+VERSION_2_SHA256 = {"en": "ec6178906846dbb5fabef981c9372167cf6e5dd8b5553ba6194246a820158ada"}
 
-DATA_MIGRATIONS = ["0003_seed_policy.py"]
+DATA_MIGRATIONS = ["0003_seed_policy.py", "0004_policy_version_2_en.py"]
 
 
 def test_a_fresh_migrate_publishes_version_1_byte_for_byte_as_before():
@@ -25,6 +26,17 @@ def test_a_fresh_migrate_publishes_version_1_byte_for_byte_as_before():
 
     assert version.content_sha256 == VERSION_1_SHA256
     assert hashlib.sha256(version.rendered_html.encode()).hexdigest() == VERSION_1_SHA256
+
+
+@pytest.mark.parametrize("language", sorted(VERSION_2_SHA256))
+def test_a_fresh_migrate_publishes_version_2(language):
+    version = PolicyVersion.objects.get(language=language, number=2)
+
+    assert version.is_published
+    assert version.material
+    assert version.summary
+    assert version.content_sha256 == VERSION_2_SHA256[language]
+    assert hashlib.sha256(version.rendered_html.encode()).hexdigest() == version.content_sha256
 
 
 @pytest.mark.parametrize("name", DATA_MIGRATIONS)

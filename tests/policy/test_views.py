@@ -7,18 +7,20 @@ from tests.factories import make_draft, make_published
 pytestmark = pytest.mark.django_db
 
 
-def test_current_policy_is_the_seed_version_with_its_hash(client):
-    seed = PolicyVersion.objects.get(number=1)
+def test_current_policy_is_version_2_with_its_hash(client):
+    revision = PolicyVersion.objects.get(language="en", number=2)
 
     response = client.get("/cookie-policy/")
 
     assert response.status_code == 200
     html = response.content.decode()
     assert "<h1>Cookie Policy</h1>" in html
-    assert "Version 1" in html
-    assert '<time datetime="2022-07-25">25 July 2022</time>' in html
-    assert seed.content_sha256 in html
+    assert "Version 2" in html
+    assert '<time datetime="2026-12-01">1 December 2026</time>' in html
+    assert revision.content_sha256 in html
     assert "What is a Cookie?" in html
+    assert "By using the service you consent" not in html
+    assert '<a href="/cookie-settings/" rel="noopener noreferrer">cookie settings</a>' in html
 
 
 def test_every_page_links_to_cookie_settings_and_policy_in_the_footer(client):
@@ -35,7 +37,7 @@ def test_current_policy_follows_the_newest_published_version(client):
 
     html = client.get("/cookie-policy/").content.decode()
 
-    assert "Version 2" in html
+    assert "Version 3" in html
     assert "Version two text." in html
     assert "Unpublished draft text." not in html
 
@@ -53,20 +55,22 @@ def test_version_list_shows_published_versions_newest_first(client):
 
     html = client.get("/cookie-policy/versions/").content.decode()
 
-    assert html.index('href="/cookie-policy/versions/2/"') < html.index(
-        'href="/cookie-policy/versions/1/"'
+    assert (
+        html.index('href="/cookie-policy/versions/3/"')
+        < html.index('href="/cookie-policy/versions/2/"')
+        < html.index('href="/cookie-policy/versions/1/"')
     )
     assert "Clarified the chatbot section." in html
-    assert html.count('<li>\n    <h2><a href="/cookie-policy/versions/') == 2
+    assert html.count('<li>\n    <h2><a href="/cookie-policy/versions/') == 3
 
 
 @pytest.mark.parametrize(
     "url",
     [
-        "/cookie-policy/versions/2/",
+        "/cookie-policy/versions/3/",
         "/cookie-policy/versions/0/",
         "/cookie-policy/versions/999999999999/",
-        "/cookie-policy/versions/2/changes/",
+        "/cookie-policy/versions/3/changes/",
         "/cookie-policy/versions/abc/",
         "/cookie-policy/versions/-1/",
     ],
@@ -84,25 +88,26 @@ def main_content(response) -> bytes:
 
 
 def test_version_page_is_unchanged_byte_for_byte_after_a_new_version(client):
-    before = main_content(client.get("/cookie-policy/versions/1/"))
+    before = [main_content(client.get(f"/cookie-policy/versions/{n}/")) for n in (1, 2)]
 
-    draft = PolicyVersion.objects.get(number=1).clone_to_draft()
+    draft = PolicyVersion.objects.get(language="en", number=2).clone_to_draft()
     draft.body = draft.body.replace("small piece of data", "small text file")
     draft.save()
     draft.publish()
 
-    assert main_content(client.get("/cookie-policy/versions/1/")) == before
-    assert b"small text file" in client.get("/cookie-policy/versions/2/").content
+    after = [main_content(client.get(f"/cookie-policy/versions/{n}/")) for n in (1, 2)]
+    assert after == before
+    assert b"small text file" in client.get("/cookie-policy/versions/3/").content
 
 
 def test_changes_page_shows_what_a_version_changed(client):
-    draft = PolicyVersion.objects.get(number=1).clone_to_draft()
+    draft = PolicyVersion.objects.get(language="en", number=2).clone_to_draft()
     draft.body = draft.body.replace("small piece of data", "small text file")
     draft.summary = "Plainer definition of a cookie."
     draft.save()
     draft.publish()
 
-    html = client.get("/cookie-policy/versions/2/changes/").content.decode()
+    html = client.get("/cookie-policy/versions/3/changes/").content.decode()
 
     assert "Plainer definition of a cookie." in html
     assert "A cookie is a small piece of data that is stored" in html.split("<del>")[1]
