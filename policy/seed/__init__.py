@@ -11,7 +11,12 @@ from importlib import import_module
 from typing import Any
 
 # In the order they are published; each module has `publish(policy_version_model)`.
-SEED_MIGRATIONS = ("0003_seed_policy", "0004_policy_version_2_en")
+SEED_MIGRATIONS = (
+    "0003_seed_policy",
+    "0004_policy_version_2_en",
+    "0005_policy_version_2_de",
+    "0006_policy_version_2_fr",
+)
 
 
 def _publish(policy_version_model: Any, migration: str) -> None:

@@ -222,13 +222,14 @@ def test_a_drafts_changes_page_shows_it_against_the_published_version(admin_clie
     assert admin_client.get(f"{CHANGELIST}{seed.pk}/changes/").status_code == 404
 
 
-def test_the_first_draft_in_a_language_says_so(admin_client):
-    draft = make_draft(language="de")
+def test_a_german_draft_is_compared_with_the_german_version(admin_client):
+    german = PolicyVersion.objects.current("de")
+    draft = make_draft(language="de", body=german.body.replace("kleine", "winzige", 1))
 
-    page = admin_client.get(f"{CHANGELIST}{draft.pk}/publish/").content.decode()
+    page = admin_client.get(f"{CHANGELIST}{draft.pk}/changes/").content.decode()
 
-    assert "this will be the first version" in page
-    assert "Version 1" in page
+    assert "Against the published version 2" in page
+    assert "winzige" in page.split("<ins>")[1]
 
 
 def test_a_published_versions_page_clones_it_into_a_draft(admin_client):

@@ -42,11 +42,61 @@ def test_current_policy_follows_the_newest_published_version(client):
     assert "Unpublished draft text." not in html
 
 
-def test_a_language_without_its_own_policy_falls_back_to_english(client):
-    response = client.get("/cookie-policy/", headers={"accept-language": "de"})
+@pytest.mark.parametrize(
+    ("accept_language", "title", "date"),
+    [
+        ("en", "<h1>Cookie Policy</h1>", '<time datetime="2026-12-01">1 December 2026</time>'),
+        ("de", "<h1>Cookie-Richtlinie</h1>", '<time datetime="2026-12-01">1. Dezember 2026</time>'),
+        ("fr-FR,fr;q=0.9", "<h1>Politique relative aux cookies</h1>", "1 décembre 2026</time>"),
+    ],
+)
+def test_the_policy_follows_accept_language(client, accept_language, title, date):
+    html = client.get("/cookie-policy/", headers={"accept-language": accept_language}).content
+    html = html.decode()
 
+    assert title in html
+    assert "Version 2" in html
+    assert date in html
+    assert "not available in your language" not in html
+
+
+def test_the_policy_page_links_to_every_language_it_is_published_in(client):
+    html = client.get("/cookie-policy/", headers={"accept-language": "de"}).content.decode()
+
+    nav = html[html.index('class="policy-languages"') :].split("</nav>")[0]
+    assert 'href="/cookie-policy/?lang=en" hreflang="en" lang="en">English</a>' in nav
+    assert 'href="/cookie-policy/?lang=de" hreflang="de" lang="de" aria-current="page"' in nav
+    assert 'href="/cookie-policy/?lang=fr" hreflang="fr" lang="fr">français</a>' in nav
+
+
+def test_a_language_chosen_by_link_wins_over_accept_language(client):
+    response = client.get("/cookie-policy/?lang=fr", headers={"accept-language": "de"})
+
+    html = response.content.decode()
+    assert '<html lang="fr">' in html
+    assert "<h1>Politique relative aux cookies</h1>" in html
+    assert 'href="/cookie-policy/versions/2/?lang=fr"' in html
+    assert response.headers["Content-Language"] == "fr"
+    assert "django_language" not in response.cookies  # the choice is in the address
+
+
+def test_a_version_only_in_english_is_shown_in_english_and_says_so(client):
+    response = client.get("/cookie-policy/versions/1/", headers={"accept-language": "de"})
+
+    html = response.content.decode()
     assert response.status_code == 200
-    assert "What is a Cookie?" in response.content.decode()
+    assert "By using the service you consent" in html
+    assert '<time datetime="2022-07-25">25. Juli 2022</time>' in html
+    assert "nicht in Ihrer Sprache verfügbar; sie wird auf Englisch angezeigt" in html
+
+
+def test_the_first_german_version_points_to_the_english_comparison(client):
+    html = client.get(
+        "/cookie-policy/versions/2/changes/", headers={"accept-language": "de"}
+    ).content.decode()
+
+    assert "erstmals auf Deutsch" in html
+    assert 'href="/cookie-policy/versions/2/changes/?lang=en"' in html
 
 
 def test_version_list_shows_published_versions_newest_first(client):
