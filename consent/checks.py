@@ -38,6 +38,11 @@ def check_settings(**kwargs: Any) -> list[CheckMessage]:
         errors.append(
             Error("CONSENT_DOWNGRADE_PERSISTENT must be True or False.", id="consent.E003")
         )
+    value = getattr(settings, "CONSENT_REFUSE_UNKNOWN_COOKIES", True)
+    if not isinstance(value, bool):
+        errors.append(
+            Error("CONSENT_REFUSE_UNKNOWN_COOKIES must be True or False.", id="consent.E006")
+        )
     rate = getattr(settings, "CONSENT_RATE_LIMIT", conf.CONSENT_RATE_LIMIT)
     if not isinstance(rate, str) or not RATE.fullmatch(rate):
         errors.append(

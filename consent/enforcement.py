@@ -1,8 +1,10 @@
 """What the consent middleware does to cookies, as plain functions of the choices and the registry.
 
 A cookie that is not strictly necessary may be set only when its party and its lifetime are both
-consented. Its party comes from the registry (an unknown name counts as first-party); its
-lifetime from its own Max-Age/Expires, never from what the registry declares.
+consented. Its party comes from the registry; its lifetime from its own Max-Age/Expires, never
+from what the registry declares. A name the registry does not know is refused whatever the
+visitor chose (it is missing from the policy's table, so nobody consented to it), unless
+CONSENT_REFUSE_UNKNOWN_COOKIES is False, which counts it as first-party.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from http.cookies import CookieError
 from django.http import HttpResponseBase
 from django.utils.http import parse_http_date_safe
 
-from .categories import NECESSARY, PERSISTENT, SESSION, Choices, allows
+from .categories import FIRST_PARTY, NECESSARY, PERSISTENT, SESSION, Choices, allows
+from .conf import conf
 from .registry import Registry, Rules
 
 RAW_HEADER = "Set-Cookie"
@@ -31,6 +34,19 @@ FETCH_DIRECTIVES = (
     "style-src-elem",
     "font-src",
 )
+
+
+# The party of a name the registry does not know: no choice consents to it.
+UNCLASSIFIED = "unclassified"
+
+
+def party_of(registry: Registry, name: str) -> str:
+    """Return the party the rules apply to a cookie name: UNCLASSIFIED when the registry does not
+    know it (or, with CONSENT_REFUSE_UNKNOWN_COOKIES off, first-party)."""
+    party, known = registry.classify(name)
+    if known:
+        return party
+    return UNCLASSIFIED if conf.CONSENT_REFUSE_UNKNOWN_COOKIES else FIRST_PARTY
 
 
 def lifetime(max_age: object, expires: object) -> str | None:
@@ -72,7 +88,7 @@ def enforce_set_cookies(
     for name, morsel in list(response.cookies.items()):
         names.append(name)
         life = lifetime(morsel["max-age"], morsel["expires"])
-        action = verdict(choices, registry.party_of(name), life, downgrade=downgrade)
+        action = verdict(choices, party_of(registry, name), life, downgrade=downgrade)
         if action == "drop":
             del response.cookies[name]
         elif action == "session":
@@ -104,7 +120,7 @@ def _enforce_raw_header(
         key, _, value = attribute.partition("=")
         values[key.strip().lower()] = value.strip()
     life = lifetime(values.get("max-age"), values.get("expires"))
-    action = verdict(choices, registry.party_of(name), life, downgrade=downgrade)
+    action = verdict(choices, party_of(registry, name), life, downgrade=downgrade)
     if action == "drop":
         del response.headers[RAW_HEADER]
     elif action == "session":
@@ -119,9 +135,10 @@ def sort_sent(
     """Return, among cookies the browser sent, the names that may not exist under the rules,
     and the names the registry does not know (one pass: every request makes it)."""
     refused, unknown = [], []
+    refuse_unknown = conf.CONSENT_REFUSE_UNKNOWN_COOKIES
     for name in cookies:
         party, known = registry.classify(name)
-        if party not in rules.kept:
+        if party not in rules.kept or (refuse_unknown and not known):
             refused.append(name)
         if not known:
             unknown.append(name)
@@ -144,7 +161,7 @@ def withdrawn_persistent(
     """
     names = []
     for name in cookies:
-        party = registry.party_of(name)
+        party = party_of(registry, name)
         if allows(before, party, persistent=True) and not allows(after, party, persistent=True):
             names.append(name)
     return names

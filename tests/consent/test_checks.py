@@ -56,3 +56,9 @@ def test_the_downgrade_setting_must_be_a_boolean(settings):
     settings.CONSENT_DOWNGRADE_PERSISTENT = "drop"
 
     assert "consent.E003" in ids()
+
+
+def test_the_unknown_cookies_setting_must_be_a_boolean(settings):
+    settings.CONSENT_REFUSE_UNKNOWN_COOKIES = "first-party"
+
+    assert "consent.E006" in ids()
