@@ -9,16 +9,26 @@ CONSENT_REFUSE_UNKNOWN_COOKIES is False, which counts it as first-party.
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from http.cookies import CookieError
 
 from django.http import HttpResponseBase
 from django.utils.http import parse_http_date_safe
 
-from .categories import FIRST_PARTY, NECESSARY, PERSISTENT, SESSION, Choices, allows
+from .categories import (
+    FIRST_PARTY,
+    NECESSARY,
+    PERSISTENT,
+    SESSION,
+    THIRD_PARTY,
+    Choices,
+    allows,
+)
 from .conf import conf
-from .registry import Registry, Rules
+from .registry import KnownCookie, Registry, Rules
 
 RAW_HEADER = "Set-Cookie"
 _EXPIRY = {"max-age", "expires"}
@@ -199,3 +209,72 @@ def allow_hosts_in_csp(
         current = [current] if isinstance(current, str) else list(current)
         update[directive] = [*current, *hosts]
     response._csp_update = update  # type: ignore[attr-defined]
+
+
+# What a combination of choices lets through, in words a visitor can follow: the banner and the
+# settings page show it as the switches change. Worked out here, beside the rules it describes.
+
+PARTY_CATEGORIES = (FIRST_PARTY, THIRD_PARTY)
+LIFETIME_CATEGORIES = (SESSION, PERSISTENT)
+SWITCHES = (FIRST_PARTY, THIRD_PARTY, SESSION, PERSISTENT)  # the order of a combination's key
+
+
+@dataclass(frozen=True)
+class AllowedCookie:
+    cookie: KnownCookie
+    lives: str  # SESSION or PERSISTENT, as the rules would let it live
+    downgraded: bool  # declared persistent, kept as a session cookie
+
+
+@dataclass(frozen=True)
+class Allowance:
+    """What one combination of the four switches allows, beyond strictly necessary cookies."""
+
+    key: str  # "1010": first-party, third-party, session, persistent
+    cookies: tuple[AllowedCookie, ...]
+    missing: str | None  # "lifetime" or "party" when half of what a cookie needs is chosen
+
+    @property
+    def providers(self) -> list[tuple[str, list[AllowedCookie]]]:
+        grouped: dict[str, list[AllowedCookie]] = {}
+        for allowed in self.cookies:
+            grouped.setdefault(allowed.cookie.provider, []).append(allowed)
+        return list(grouped.items())
+
+
+def combination_key(choices: Choices) -> str:
+    return "".join("1" if choices.get(slug) else "0" for slug in SWITCHES)
+
+
+def declared_persistent(cookie: KnownCookie) -> bool:
+    """Return whether the registry declares the cookie to outlive the session."""
+    return cookie.duration.strip().lower() not in ("", "session")
+
+
+def allowance(choices: Choices, registry: Registry, *, downgrade: bool) -> Allowance:
+    """Return which of the registry's cookies these choices let through, and how they live."""
+    parties = any(choices.get(slug) for slug in PARTY_CATEGORIES)
+    lifetimes = any(choices.get(slug) for slug in LIFETIME_CATEGORIES)
+    missing = "lifetime" if parties and not lifetimes else None
+    if lifetimes and not parties:
+        missing = "party"
+    allowed = []
+    for cookie in registry.cookies:
+        if cookie.party == NECESSARY:
+            continue
+        if declared_persistent(cookie):
+            if allows(choices, cookie.party, persistent=True):
+                allowed.append(AllowedCookie(cookie, PERSISTENT, downgraded=False))
+            elif downgrade and allows(choices, cookie.party, persistent=False):
+                allowed.append(AllowedCookie(cookie, SESSION, downgraded=True))
+        elif allows(choices, cookie.party, persistent=False):
+            allowed.append(AllowedCookie(cookie, SESSION, downgraded=False))
+    return Allowance(combination_key(choices), tuple(allowed), missing)
+
+
+def every_allowance(registry: Registry, *, downgrade: bool) -> list[Allowance]:
+    """Return the allowance of each of the 16 combinations of the switches."""
+    return [
+        allowance(dict(zip(SWITCHES, bits, strict=True)), registry, downgrade=downgrade)
+        for bits in itertools.product((False, True), repeat=len(SWITCHES))
+    ]

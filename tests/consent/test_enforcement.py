@@ -295,3 +295,29 @@ def test_without_consented_hosts_a_views_csp_update_is_left_alone(serve):
         return response
 
     assert serve(respond).response._csp_update == {"img-src": ["img.example"]}
+
+
+def allowed_names(**choices):
+    from consent.enforcement import allowance
+    from consent.registry import get_registry
+
+    result = allowance(choices, get_registry(), downgrade=True)
+    return result.missing, {(a.cookie.name, a.lives, a.downgraded) for a in result.cookies}
+
+
+def test_a_party_alone_allows_nothing_and_says_a_lifetime_is_missing():
+    assert allowed_names(**{"first-party": True}) == ("lifetime", set())
+    assert allowed_names(session=True, persistent=True) == ("party", set())
+
+
+def test_the_words_follow_the_rules_the_middleware_applies():
+    missing, allowed = allowed_names(**{"third-party": True, "session": True})
+
+    assert missing is None
+    assert ("__hssrc", "session", False) in allowed  # declared a session cookie
+    assert ("hubspotutk", "session", True) in allowed  # persistent, downgraded
+    assert not any(name.startswith("_pk_") for name, _, _ in allowed)
+
+    _, persistent_only = allowed_names(**{"third-party": True, "persistent": True})
+    assert ("hubspotutk", "persistent", False) in persistent_only
+    assert not any(name == "__hssrc" for name, _, _ in persistent_only)
