@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import render
+from django.templatetags.static import static
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
@@ -32,3 +33,8 @@ def cookie_demo(request: HttpRequest) -> HttpResponse:
     response["Set-Cookie"] = f"hubspotutk=8f14e45fceea167a; Max-Age={YEAR}; Path=/; SameSite=Lax"
     response.set_cookie("demo_unregistered", "1")
     return response
+
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Send browsers that ask for /favicon.ico by habit (and the admin's pages) to our icon."""
+    return HttpResponsePermanentRedirect(static("favicon.svg"))
