@@ -61,6 +61,16 @@ def _language_links(request: HttpRequest, number: int | None) -> list[dict[str, 
     return links
 
 
+# Languages whose names are written in lower case inside a sentence ("publiée en anglais").
+LOWER_CASE_LANGUAGE_NAMES = {"fr"}
+
+
+def _language_name(code: str) -> str:
+    """Return a language's name in the active language, as it is written inside a sentence."""
+    name = str(translation.get_language_info(code)["name_translated"])
+    return name.lower() if get_language() in LOWER_CASE_LANGUAGE_NAMES else name
+
+
 def _lang_query(request: HttpRequest) -> str:
     """Return the ?lang= a visitor chose, for the page's links to carry on, or ""."""
     chosen = request.GET.get(LANGUAGE_PARAMETER, "")
@@ -72,7 +82,7 @@ def _context(request: HttpRequest, version: PolicyVersion, **extra: Any) -> dict
         "version": version,
         # The visitor's language has no such version: say so, and in which language it is shown.
         "other_language": version.language != get_language(),
-        "version_language": translation.get_language_info(version.language)["name_translated"],
+        "version_language": _language_name(version.language),
         "lang_query": _lang_query(request),
         **extra,
     }
@@ -98,8 +108,21 @@ def current(request: HttpRequest) -> HttpResponse:
 
 @follows_chosen_language
 def version_list(request: HttpRequest) -> HttpResponse:
-    versions = PUBLISHED.get().in_language(get_language())
-    context = {"versions": versions, "lang_query": _lang_query(request)}
+    published = PUBLISHED.get()
+    default = settings.LANGUAGE_CODE
+    versions = published.in_language(get_language())
+    # Versions published before the first translation exist only in the default language.
+    numbers = {version.number for version in versions}
+    earlier = [
+        version for version in published.in_language(default) if version.number not in numbers
+    ]
+    context = {
+        "versions": versions,
+        "earlier": earlier,
+        "earlier_language": _language_name(default),
+        "earlier_url": f"{reverse('policy:versions')}?{LANGUAGE_PARAMETER}={default}",
+        "lang_query": _lang_query(request),
+    }
     return render(request, "policy/version_list.html", context)
 
 

@@ -186,3 +186,17 @@ def test_policy_pages_are_served_under_asgi_too(async_client):
 
     assert response.status_code == 200
     assert "What is a Cookie?" in response.content.decode()
+
+
+def test_the_german_version_list_points_to_the_versions_only_in_english(client):
+    html = client.get("/cookie-policy/versions/", headers={"accept-language": "de"}).content
+    html = html.decode()
+
+    assert 'href="/cookie-policy/versions/2/"' in html
+    assert 'href="/cookie-policy/versions/1/"' not in html
+    assert "Eine frühere Version ist nur auf Englisch veröffentlicht." in html
+    assert 'href="/cookie-policy/versions/?lang=en"' in html
+    french = client.get("/cookie-policy/versions/", headers={"accept-language": "fr"}).content
+    assert "Une version antérieure n’est publiée qu’en anglais." in french.decode()
+    english = client.get("/cookie-policy/versions/").content.decode()
+    assert 'class="notice"' not in english
