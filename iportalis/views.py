@@ -15,7 +15,11 @@ DEMO_COOKIES = [
     ("_pk_id.1.d3m0", _("First-party analytics (Matomo)"), _("13 months")),
     ("django_language", _("Persistent preference"), _("1 year")),
     ("hubspotutk", _("Third-party tracking (HubSpot), simulated"), _("13 months")),
-    ("demo_unregistered", _("A name the registry does not know"), _("Session")),
+    (
+        "demo_unregistered",
+        _("A name the registry does not know: refused until an admin classifies it"),
+        _("Session"),
+    ),
 ]
 
 
