@@ -38,6 +38,11 @@ def check_settings(**kwargs: Any) -> list[CheckMessage]:
         errors.append(
             Error("CONSENT_DOWNGRADE_PERSISTENT must be True or False.", id="consent.E003")
         )
+    value = getattr(settings, "CONSENT_REFUSE_UNKNOWN_COOKIES", True)
+    if not isinstance(value, bool):
+        errors.append(
+            Error("CONSENT_REFUSE_UNKNOWN_COOKIES must be True or False.", id="consent.E006")
+        )
     rate = getattr(settings, "CONSENT_RATE_LIMIT", conf.CONSENT_RATE_LIMIT)
     if not isinstance(rate, str) or not RATE.fullmatch(rate):
         errors.append(
@@ -142,9 +147,9 @@ def check_log_signing_key(**kwargs: Any) -> list[CheckMessage]:
             Error(
                 f"CONSENT_LOG_SIGNING_KEY is not a usable signing key: {error}.",
                 hint="Make one with `manage.py consent_log_key --origin <your site>/consent-log`.",
-                id="consent.E006",
+                id="consent.E007",
             )
         ]
     if signer.key_type != 0x01:
-        return [Error("CONSENT_LOG_SIGNING_KEY must be an Ed25519 note key.", id="consent.E006")]
+        return [Error("CONSENT_LOG_SIGNING_KEY must be an Ed25519 note key.", id="consent.E007")]
     return []

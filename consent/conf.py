@@ -43,6 +43,12 @@ class Settings:
         return bool(getattr(settings, "CONSENT_DOWNGRADE_PERSISTENT", True))
 
     @property
+    def CONSENT_REFUSE_UNKNOWN_COOKIES(self) -> bool:
+        """Refuse every cookie the registry does not know, whatever the visitor allowed (True),
+        until an admin classifies it; or treat it as first-party (False), as before."""
+        return bool(getattr(settings, "CONSENT_REFUSE_UNKNOWN_COOKIES", True))
+
+    @property
     def CONSENT_MAX_BODY(self) -> int:
         """Largest JSON body, in bytes, the consent API reads."""
         return int(getattr(settings, "CONSENT_MAX_BODY", 4096))

@@ -1,21 +1,34 @@
 """What the consent middleware does to cookies, as plain functions of the choices and the registry.
 
 A cookie that is not strictly necessary may be set only when its party and its lifetime are both
-consented. Its party comes from the registry (an unknown name counts as first-party); its
-lifetime from its own Max-Age/Expires, never from what the registry declares.
+consented. Its party comes from the registry; its lifetime from its own Max-Age/Expires, never
+from what the registry declares. A name the registry does not know is refused whatever the
+visitor chose (it is missing from the policy's table, so nobody consented to it), unless
+CONSENT_REFUSE_UNKNOWN_COOKIES is False, which counts it as first-party.
 """
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from http.cookies import CookieError
 
 from django.http import HttpResponseBase
 from django.utils.http import parse_http_date_safe
 
-from .categories import NECESSARY, PERSISTENT, SESSION, Choices, allows
-from .registry import Registry, Rules
+from .categories import (
+    FIRST_PARTY,
+    NECESSARY,
+    PERSISTENT,
+    SESSION,
+    THIRD_PARTY,
+    Choices,
+    allows,
+)
+from .conf import conf
+from .registry import KnownCookie, Registry, Rules
 
 RAW_HEADER = "Set-Cookie"
 _EXPIRY = {"max-age", "expires"}
@@ -31,6 +44,19 @@ FETCH_DIRECTIVES = (
     "style-src-elem",
     "font-src",
 )
+
+
+# The party of a name the registry does not know: no choice consents to it.
+UNCLASSIFIED = "unclassified"
+
+
+def party_of(registry: Registry, name: str) -> str:
+    """Return the party the rules apply to a cookie name: UNCLASSIFIED when the registry does not
+    know it (or, with CONSENT_REFUSE_UNKNOWN_COOKIES off, first-party)."""
+    party, known = registry.classify(name)
+    if known:
+        return party
+    return UNCLASSIFIED if conf.CONSENT_REFUSE_UNKNOWN_COOKIES else FIRST_PARTY
 
 
 def lifetime(max_age: object, expires: object) -> str | None:
@@ -72,7 +98,7 @@ def enforce_set_cookies(
     for name, morsel in list(response.cookies.items()):
         names.append(name)
         life = lifetime(morsel["max-age"], morsel["expires"])
-        action = verdict(choices, registry.party_of(name), life, downgrade=downgrade)
+        action = verdict(choices, party_of(registry, name), life, downgrade=downgrade)
         if action == "drop":
             del response.cookies[name]
         elif action == "session":
@@ -104,7 +130,7 @@ def _enforce_raw_header(
         key, _, value = attribute.partition("=")
         values[key.strip().lower()] = value.strip()
     life = lifetime(values.get("max-age"), values.get("expires"))
-    action = verdict(choices, registry.party_of(name), life, downgrade=downgrade)
+    action = verdict(choices, party_of(registry, name), life, downgrade=downgrade)
     if action == "drop":
         del response.headers[RAW_HEADER]
     elif action == "session":
@@ -119,9 +145,10 @@ def sort_sent(
     """Return, among cookies the browser sent, the names that may not exist under the rules,
     and the names the registry does not know (one pass: every request makes it)."""
     refused, unknown = [], []
+    refuse_unknown = conf.CONSENT_REFUSE_UNKNOWN_COOKIES
     for name in cookies:
         party, known = registry.classify(name)
-        if party not in rules.kept:
+        if party not in rules.kept or (refuse_unknown and not known):
             refused.append(name)
         if not known:
             unknown.append(name)
@@ -144,7 +171,7 @@ def withdrawn_persistent(
     """
     names = []
     for name in cookies:
-        party = registry.party_of(name)
+        party = party_of(registry, name)
         if allows(before, party, persistent=True) and not allows(after, party, persistent=True):
             names.append(name)
     return names
@@ -182,3 +209,72 @@ def allow_hosts_in_csp(
         current = [current] if isinstance(current, str) else list(current)
         update[directive] = [*current, *hosts]
     response._csp_update = update  # type: ignore[attr-defined]
+
+
+# What a combination of choices lets through, in words a visitor can follow: the banner and the
+# settings page show it as the switches change. Worked out here, beside the rules it describes.
+
+PARTY_CATEGORIES = (FIRST_PARTY, THIRD_PARTY)
+LIFETIME_CATEGORIES = (SESSION, PERSISTENT)
+SWITCHES = (FIRST_PARTY, THIRD_PARTY, SESSION, PERSISTENT)  # the order of a combination's key
+
+
+@dataclass(frozen=True)
+class AllowedCookie:
+    cookie: KnownCookie
+    lives: str  # SESSION or PERSISTENT, as the rules would let it live
+    downgraded: bool  # declared persistent, kept as a session cookie
+
+
+@dataclass(frozen=True)
+class Allowance:
+    """What one combination of the four switches allows, beyond strictly necessary cookies."""
+
+    key: str  # "1010": first-party, third-party, session, persistent
+    cookies: tuple[AllowedCookie, ...]
+    missing: str | None  # "lifetime" or "party" when half of what a cookie needs is chosen
+
+    @property
+    def providers(self) -> list[tuple[str, list[AllowedCookie]]]:
+        grouped: dict[str, list[AllowedCookie]] = {}
+        for allowed in self.cookies:
+            grouped.setdefault(allowed.cookie.provider, []).append(allowed)
+        return list(grouped.items())
+
+
+def combination_key(choices: Choices) -> str:
+    return "".join("1" if choices.get(slug) else "0" for slug in SWITCHES)
+
+
+def declared_persistent(cookie: KnownCookie) -> bool:
+    """Return whether the registry declares the cookie to outlive the session."""
+    return cookie.duration.strip().lower() not in ("", "session")
+
+
+def allowance(choices: Choices, registry: Registry, *, downgrade: bool) -> Allowance:
+    """Return which of the registry's cookies these choices let through, and how they live."""
+    parties = any(choices.get(slug) for slug in PARTY_CATEGORIES)
+    lifetimes = any(choices.get(slug) for slug in LIFETIME_CATEGORIES)
+    missing = "lifetime" if parties and not lifetimes else None
+    if lifetimes and not parties:
+        missing = "party"
+    allowed = []
+    for cookie in registry.cookies:
+        if cookie.party == NECESSARY:
+            continue
+        if declared_persistent(cookie):
+            if allows(choices, cookie.party, persistent=True):
+                allowed.append(AllowedCookie(cookie, PERSISTENT, downgraded=False))
+            elif downgrade and allows(choices, cookie.party, persistent=False):
+                allowed.append(AllowedCookie(cookie, SESSION, downgraded=True))
+        elif allows(choices, cookie.party, persistent=False):
+            allowed.append(AllowedCookie(cookie, SESSION, downgraded=False))
+    return Allowance(combination_key(choices), tuple(allowed), missing)
+
+
+def every_allowance(registry: Registry, *, downgrade: bool) -> list[Allowance]:
+    """Return the allowance of each of the 16 combinations of the switches."""
+    return [
+        allowance(dict(zip(SWITCHES, bits, strict=True)), registry, downgrade=downgrade)
+        for bits in itertools.product((False, True), repeat=len(SWITCHES))
+    ]

@@ -10,15 +10,16 @@ from django.http import (
     HttpRequest,
     HttpResponse,
     HttpResponseBase,
+    HttpResponseNotAllowed,
     HttpResponseRedirect,
     JsonResponse,
 )
+from django.middleware.csrf import REASON_NO_CSRF_COOKIE
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.views.csrf import csrf_failure as django_csrf_failure
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -80,6 +81,18 @@ def api_too_many(request: HttpRequest, retry_after: int) -> JsonResponse:
         _("Too many decisions from your address: try again in %(seconds)d seconds.")
         % {"seconds": retry_after},
     )
+
+
+@never_cache
+def decision_endpoint(request: HttpRequest) -> HttpResponseBase:
+    """Take a decision by POST; a GET (a bookmark, a reload) gets a page that says where to go."""
+    if request.method == "POST":
+        return decide_form(request)
+    if request.method not in ("GET", "HEAD"):
+        return HttpResponseNotAllowed(["POST"])
+    response = render(request, "consent/decide_by_post.html", status=405)
+    response["Allow"] = "POST"
+    return response
 
 
 @require_POST
@@ -306,7 +319,21 @@ def gpc_json(request: HttpRequest) -> JsonResponse:
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
-    """Answer a script with JSON it can read; a browser gets Django's usual 403 page."""
+    """Answer a script with JSON it can read; a browser gets our own page, which says what
+    happened and, for a decision, offers to send the same choice again with a fresh token."""
     if request.path == reverse("consent:api"):
         return api_error(403, _("CSRF check failed: %(reason)s") % {"reason": reason})
-    return django_csrf_failure(request, reason)
+    form = DecisionForm(request.POST) if request.path == reverse("consent:decide") else None
+    decision = form.cleaned_data if form is not None and form.is_valid() else None
+    back = decision["next"] if decision else ""
+    if not back or not url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        back = reverse("home")
+    context = {
+        "decision": decision,
+        "chosen": [slug for slug in OPTIONAL if decision and decision.get(slug)],
+        "back": back,
+        "no_cookie": reason == REASON_NO_CSRF_COOKIE,
+    }
+    return render(request, "consent/csrf_failure.html", context, status=403)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import render
+from django.templatetags.static import static
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
@@ -14,7 +15,11 @@ DEMO_COOKIES = [
     ("_pk_id.1.d3m0", _("First-party analytics (Matomo)"), _("13 months")),
     ("django_language", _("Persistent preference"), _("1 year")),
     ("hubspotutk", _("Third-party tracking (HubSpot), simulated"), _("13 months")),
-    ("demo_unregistered", _("A name the registry does not know"), _("Session")),
+    (
+        "demo_unregistered",
+        _("A name the registry does not know: refused until an admin classifies it"),
+        _("Session"),
+    ),
 ]
 
 
@@ -32,3 +37,8 @@ def cookie_demo(request: HttpRequest) -> HttpResponse:
     response["Set-Cookie"] = f"hubspotutk=8f14e45fceea167a; Max-Age={YEAR}; Path=/; SameSite=Lax"
     response.set_cookie("demo_unregistered", "1")
     return response
+
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Send browsers that ask for /favicon.ico by habit (and the admin's pages) to our icon."""
+    return HttpResponsePermanentRedirect(static("favicon.svg"))

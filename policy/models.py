@@ -216,7 +216,16 @@ class Published:
         return next(iter(self.in_language(language)), None)
 
     def version(self, language: str, number: int) -> PolicyVersion | None:
-        return next((v for v in self.in_language(language) if v.number == number), None)
+        """Return a version in the language, else in the default language (an older version may
+        exist only in the language it was first published in)."""
+        return self.version_in(language, number) or self.version_in(settings.LANGUAGE_CODE, number)
+
+    def version_in(self, language: str, number: int) -> PolicyVersion | None:
+        """Return the version published in exactly this language, if there is one."""
+        return next((v for v in self._by_language.get(language, []) if v.number == number), None)
+
+    def has_language(self, language: str) -> bool:
+        return bool(self._by_language.get(language))
 
     def previous(self, version: PolicyVersion) -> PolicyVersion | None:
         versions = self._by_language.get(version.language, [])

@@ -97,7 +97,7 @@ def test_gunicorn_serves_the_policy_and_hashed_compressed_static_files(productio
     html = body.decode()
 
     assert status == 200
-    assert "Version 1" in html
+    assert "Version 2" in html
     assert "default-src 'self'" in headers["Content-Security-Policy"]
     assert headers["X-Frame-Options"] == "DENY"
     assert headers["Referrer-Policy"] == "same-origin"

@@ -3,16 +3,27 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import mark_safe
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.text import get_text_list
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+
+from policy.models import PUBLISHED
 
 from ..categories import CATEGORIES, OPTIONAL
+from ..conf import conf
 from ..decisions import describe
-from ..registry import get_registry
+from ..enforcement import combination_key, every_allowance
+from ..registry import Registry, get_registry
 from ..state import get_state
 
 register = template.Library()
+
+# The words for each combination of switches, rendered once per registry, setting and language.
+_allowances: dict[tuple[str, bool, str], tuple[Registry, list[tuple[list[str], str]]]] = {}
 
 
 @register.inclusion_tag("consent/_banner.html", takes_context=True)
@@ -28,7 +39,50 @@ def consent_banner(context: template.Context) -> dict[str, Any]:
         "state": state,
         "categories": get_registry().categories,
         "optional": OPTIONAL,
+        "state_choices_off": {},  # the banner's switches start off
+        # A visitor asked again can see what changed in the version they are asked about.
+        "policy": PUBLISHED.get().current(get_language()),
     }
+
+
+def _rendered_allowances(part: str) -> list[tuple[list[str], str]]:
+    """Return each distinct wording of `part` ("summary" or "details") with the combinations
+    (keys such as "1010") it describes."""
+    registry = get_registry()
+    downgrade = conf.CONSENT_DOWNGRADE_PERSISTENT
+    key = (part, downgrade, get_language())
+    remembered = _allowances.get(key)
+    if remembered is not None and remembered[0] is registry:
+        return remembered[1]
+    wordings: dict[str, list[str]] = {}
+    for allowance in every_allowance(registry, downgrade=downgrade):
+        providers = get_text_list([name for name, _cookies in allowance.providers], _("and"))
+        html = render_to_string(
+            "consent/_allows.html",
+            {"part": part, "allowance": allowance, "providers": providers},
+        ).strip()
+        wordings.setdefault(html, []).append(allowance.key)
+    rendered = [(keys, html) for html, keys in wordings.items()]
+    _allowances[key] = (registry, rendered)
+    return rendered
+
+
+@register.simple_tag
+def consent_allows(part: str, choices: dict[str, bool]) -> SafeString:
+    """Output, for every combination of switches, what it allows; only the current one shows.
+
+    The consent script shows the wording of the switches' combination as they change. Without
+    it, the wording of the choices the page was rendered with stays.
+    """
+    current = combination_key(choices)
+    return format_html_join(
+        "",
+        '<div class="consent-allows-case" data-allows="{}"{}>{}</div>',
+        (
+            (" ".join(keys), "" if current in keys else mark_safe(" hidden"), mark_safe(html))
+            for keys, html in _rendered_allowances(part)
+        ),
+    )
 
 
 @register.inclusion_tag("consent/_state.html", takes_context=True)

@@ -87,6 +87,8 @@ AUTH_PASSWORD_VALIDATORS = [
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("de", _("German")), ("fr", _("French"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Dates follow the visitor's language; English's is ours (see iportalis/formats/en/formats.py).
+FORMAT_MODULE_PATH = ["iportalis.formats"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

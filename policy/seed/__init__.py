@@ -1,33 +1,34 @@
-"""iPortalis's cookie policy of 25 July 2022, the text version 1 is published from."""
+"""The published versions a fresh install starts with, exactly as their migrations publish them.
 
-import datetime
-from pathlib import Path
+Each migration holds its version frozen (Markdown, rendered HTML and SHA-256) and uses only the
+historical model. Tests that start from an emptied database publish the same rows through the
+migrations' own `publish`, so that they can never drift from what an install gets.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
 from typing import Any
 
-from django.utils import timezone, translation
+# In the order they are published; each module has `publish(policy_version_model)`.
+SEED_MIGRATIONS = (
+    "0003_seed_policy",
+    "0004_policy_version_2_en",
+    "0005_policy_version_2_de",
+    "0006_policy_version_2_fr",
+)
 
-from policy.rendering import content_sha256, render_policy
 
-SEED_MARKDOWN = Path(__file__).resolve().parent / "cookie-policy-2022-07-25.md"
+def _publish(policy_version_model: Any, migration: str) -> None:
+    import_module(f"policy.migrations.{migration}").publish(policy_version_model)
 
 
 def publish_seed_policy(policy_version_model: Any) -> None:
     """Publish the seed as English version 1 unless it exists (the model may be historical)."""
-    if policy_version_model.objects.filter(language="en", number=1).exists():
-        return
-    body = SEED_MARKDOWN.read_text(encoding="utf-8")
-    with translation.override("en"):
-        rendered = render_policy(body)
-    policy_version_model.objects.create(
-        language="en",
-        number=1,
-        title="Cookie Policy",
-        body=body,
-        summary="The cookie policy as in force since 25 July 2022.",
-        effective_date=datetime.date(2022, 7, 25),
-        material=True,
-        status="published",
-        published_at=timezone.now(),
-        rendered_html=rendered,
-        content_sha256=content_sha256(rendered),
-    )
+    _publish(policy_version_model, "0003_seed_policy")
+
+
+def publish_policies(policy_version_model: Any) -> None:
+    """Publish every version the migrations publish, unless it exists."""
+    for migration in SEED_MIGRATIONS:
+        _publish(policy_version_model, migration)

@@ -8,7 +8,7 @@ from django.apps import apps
 
 from consent.seed import seed_registry
 from policy.models import PolicyVersion
-from policy.seed import publish_seed_policy
+from policy.seed import publish_policies
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Without the background-networking flags chromium keeps trying to reach Google's hosts, which
@@ -52,11 +52,11 @@ def browser():
 
 @pytest.fixture
 def seed_policy(transactional_db):
-    """The registry and version 1 as the migrations make them: live-server tests start from an
-    emptied database."""
+    """The registry and the published versions as the migrations make them (live-server tests
+    start from an emptied database); return the current English version."""
     seed_registry(apps)
-    publish_seed_policy(PolicyVersion)
-    return PolicyVersion.objects.get(language="en", number=1)
+    publish_policies(PolicyVersion)
+    return PolicyVersion.objects.current("en")
 
 
 @pytest.fixture

@@ -254,7 +254,10 @@ def focus_in_banner(page: Page) -> bool:
 def test_keyboard_reaches_and_presses_accept_all(js_visitor):
     page = js_visitor.page
     page.goto("/")
-    expect(js_visitor.banner.get_by_role("heading", name=BANNER)).to_be_focused()
+    # The skip link is the first tab stop; the banner, in the page's flow, comes right after it.
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+    page.keyboard.press("Tab")
     assert focus_in_banner(page)
 
     accept = js_visitor.banner.get_by_role("button", name="Accept all")
@@ -273,7 +276,6 @@ def test_keyboard_chooses_with_space_and_enter(js_visitor):
     page = js_visitor.page
     banner = js_visitor.banner
     page.goto("/")
-    expect(banner.get_by_role("heading", name=BANNER)).to_be_focused()
 
     tab_to(page, banner.locator("summary"))
     page.keyboard.press("Enter")
@@ -302,7 +304,7 @@ def test_keyboard_chooses_with_space_and_enter(js_visitor):
 def test_escape_rejects_all_and_keeps_focus(js_visitor):
     page = js_visitor.page
     page.goto("/")
-    expect(js_visitor.banner.get_by_role("heading", name=BANNER)).to_be_focused()
+    expect(js_visitor.banner).to_be_visible()
 
     with page.expect_response(is_post_to("/api/consent/")):
         page.keyboard.press("Escape")
@@ -318,6 +320,36 @@ def test_escape_rejects_all_and_keeps_focus(js_visitor):
     assert record.path == "/"
     assert optional_choices(record) == dict.fromkeys(OPTIONAL, False)
     assert js_visitor.cookies()[COOKIE]["httpOnly"] is True
+
+
+def test_escape_in_the_preferences_goes_back_to_the_first_layer(js_visitor):
+    page = js_visitor.page
+    banner = js_visitor.banner
+    page.goto("/")
+    tab_to(page, banner.locator("summary"))
+    page.keyboard.press("Enter")
+    tab_to(page, switch(banner, "first-party"))
+
+    page.keyboard.press("Escape")
+
+    expect(banner.get_by_role("button", name="Save my choices")).to_be_hidden()
+    expect(banner.locator("summary")).to_be_focused()
+    assert not ConsentRecord.objects.exists()
+    with page.expect_response(is_post_to("/api/consent/")):
+        page.keyboard.press("Escape")  # now on the first layer: Reject all
+    assert ConsentRecord.objects.get().event == "reject_all"
+
+
+def test_back_in_the_preferences_returns_to_the_first_layer(js_visitor):
+    banner = js_visitor.banner
+    js_visitor.page.goto("/")
+    open_choices(js_visitor)
+
+    banner.get_by_role("button", name="Back").click()
+
+    expect(banner.get_by_role("button", name="Save my choices")).to_be_hidden()
+    expect(banner.locator("summary")).to_be_focused()
+    assert not ConsentRecord.objects.exists()
 
 
 def test_escape_after_deciding_records_nothing_more(js_visitor):

@@ -12,14 +12,14 @@ def run_action(page, row_text, action):
     page.get_by_role("button", name="Go").click()
 
 
-def test_admin_clones_edits_and_publishes_version_2_in_the_browser(page, seed_policy):
+def test_admin_clones_edits_and_publishes_version_3_in_the_browser(page, seed_policy):
     User.objects.create_superuser("editor", password="a-long-test-password")
     page.goto("/admin/login/?next=/admin/policy/policyversion/")
     page.get_by_label("Username").fill("editor")
     page.get_by_label("Password").fill("a-long-test-password")
     page.get_by_role("button", name="Log in").click()
 
-    run_action(page, "Cookie Policy v1", "clone_to_draft")
+    run_action(page, "Cookie Policy v2 (en)", "clone_to_draft")
     page.get_by_role("link", name="edit it").click()
     body = page.locator("textarea[name=body]")
     body.fill(body.input_value().replace("small piece of data", "small text file"))
@@ -35,13 +35,13 @@ def test_admin_clones_edits_and_publishes_version_2_in_the_browser(page, seed_po
 
     page.goto("/cookie-policy/")
     decide_in_banner(page)
-    expect(page.locator(".policy-meta")).to_contain_text("Version 2")
+    expect(page.locator(".policy-meta")).to_contain_text("Version 3")
     expect(page.locator(".policy-body")).to_contain_text("A cookie is a small text file")
     page.get_by_role("link", name="What changed in this version").click()
     expect(page.locator(".diff ins")).to_contain_text("small text file")
     expect(page.locator(".diff del")).to_contain_text("small piece of data")
     expect(page.locator("main")).to_contain_text("A plainer definition of a cookie.")
 
-    page.goto("/cookie-policy/versions/1/")
+    page.goto("/cookie-policy/versions/2/")
     expect(page.locator(".policy-body")).to_contain_text("A cookie is a small piece of data")
-    assert PolicyVersion.objects.get(number=1).content_sha256 == seed_policy.content_sha256
+    assert PolicyVersion.objects.get(pk=seed_policy.pk).content_sha256 == seed_policy.content_sha256

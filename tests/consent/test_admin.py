@@ -298,7 +298,7 @@ def test_the_list_shows_time_id_event_surface_choices_and_version(admin_client):
     assert "Custom choice" in row and "Settings page" in row
     assert row.count('alt="True"') == 2  # necessary and first-party
     assert row.count('alt="False"') == 3
-    assert "Cookie Policy v1 (en)" in row
+    assert "Cookie Policy v2 (en)" in row
 
 
 def test_search_finds_a_consent_id_or_record_number_exactly(admin_client):

@@ -81,6 +81,7 @@ def test_auditors_get_403_on_every_add_change_and_delete(auditor_client):
 def test_auditors_change_nothing_by_post(auditor_client):
     cookie = RegisteredCookie.objects.get(name="csrftoken")
     draft = make_draft()
+    versions = PolicyVersion.objects.count()
     unknown = make_unknown()
     changelist = f"{ADMIN}/consent/registeredcookie/{cookie.pk}/change/"
 
@@ -106,7 +107,7 @@ def test_auditors_change_nothing_by_post(auditor_client):
     assert RegisteredCookie.objects.get(pk=cookie.pk).name == "csrftoken"
     draft = PolicyVersion.objects.get(pk=draft.pk)
     assert (draft.title, draft.status) == ("Cookie Policy", PolicyVersion.Status.DRAFT)
-    assert PolicyVersion.objects.count() == 2
+    assert PolicyVersion.objects.count() == versions
     assert UnknownCookie.objects.filter(pk=unknown.pk).exists()
 
 

@@ -21,12 +21,12 @@ def test_a_missing_middleware_is_reported(settings):
 def test_the_log_signing_key_is_checked(settings):
     from consent.log.note import COSIGNATURE_V1, generate_signer
 
-    assert "consent.E006" not in ids()
+    assert "consent.E007" not in ids()
     for broken in ("", "PRIVATE+KEY+x+00000000+AAAA", str(generate_signer("w", COSIGNATURE_V1))):
         settings.CONSENT_LOG_SIGNING_KEY = broken
-        assert "consent.E006" in ids(include_deployment_checks=True)
+        assert "consent.E007" in ids(include_deployment_checks=True)
     settings.CONSENT_LOG_SIGNING_KEY = str(generate_signer("example.com/log"))
-    assert "consent.E006" not in ids(include_deployment_checks=True)
+    assert "consent.E007" not in ids(include_deployment_checks=True)
 
 
 def test_the_projects_middleware_order_passes():
@@ -59,3 +59,9 @@ def test_the_downgrade_setting_must_be_a_boolean(settings):
     settings.CONSENT_DOWNGRADE_PERSISTENT = "drop"
 
     assert "consent.E003" in ids()
+
+
+def test_the_unknown_cookies_setting_must_be_a_boolean(settings):
+    settings.CONSENT_REFUSE_UNKNOWN_COOKIES = "first-party"
+
+    assert "consent.E006" in ids()

@@ -96,14 +96,18 @@ def test_a_first_visit_lets_only_necessary_cookies_out(serve):
 def test_consent_to_everything_lets_every_cookie_out_unchanged(serve):
     served = serve(set_one_of_each, consented=ALL)
 
-    assert set(served.set_cookies) == {
-        "sessionid",
-        "_pk_id.1.ab12",
-        "_pk_ses.1.ab12",
-        "hubspotutk",
-        "never_registered",
-    }
+    # All but the name the registry does not know: nobody could consent to it.
+    assert set(served.set_cookies) == {"sessionid", "_pk_id.1.ab12", "_pk_ses.1.ab12", "hubspotutk"}
     assert f"Max-Age={YEAR}" in served.set_cookies["hubspotutk"]
+
+
+def test_a_setting_lets_unknown_names_out_as_first_party_cookies(serve, settings):
+    settings.CONSENT_REFUSE_UNKNOWN_COOKIES = False
+
+    assert "never_registered" in serve(set_one_of_each, consented=ALL).set_cookies
+    first_party = serve(set_one_of_each, consented=("first-party", "session"))
+    assert "never_registered" in first_party.set_cookies
+    assert "never_registered" not in serve(set_one_of_each).set_cookies
 
 
 def test_party_and_lifetime_must_both_be_consented(serve):
@@ -128,7 +132,7 @@ def test_a_setting_drops_such_cookies_instead(serve, settings):
 
     served = serve(set_one_of_each, consented=("first-party", "session"))
 
-    assert set(served.set_cookies) == {"sessionid", "_pk_ses.1.ab12", "never_registered"}
+    assert set(served.set_cookies) == {"sessionid", "_pk_ses.1.ab12"}
 
 
 @pytest.mark.parametrize(
@@ -210,7 +214,21 @@ def test_refused_cookies_are_hidden_from_the_view(serve):
     )
 
     assert set(nothing.seen) == {"csrftoken"}
-    assert set(first_party.seen) == {"csrftoken", "iportalis_consent", "_pk_id.1.ab12", "mystery"}
+    assert set(first_party.seen) == {"csrftoken", "iportalis_consent", "_pk_id.1.ab12"}
+
+
+def test_an_unknown_cookie_is_hidden_and_expired_whatever_was_consented(serve, settings):
+    sent = {"csrftoken": "t", "mystery": "m"}
+
+    everything = serve(lambda r: HttpResponse(), cookies=sent, consented=ALL)
+
+    assert set(everything.seen) == {"csrftoken", "iportalis_consent"}
+    assert everything.expired() == {"mystery"}
+
+    settings.CONSENT_REFUSE_UNKNOWN_COOKIES = False
+    restored = serve(lambda r: HttpResponse(), cookies=sent, consented=("first-party", "session"))
+    assert "mystery" in restored.seen
+    assert restored.expired() == set()
 
 
 def test_refused_cookies_the_browser_sent_are_expired_in_the_same_response(serve):
@@ -218,7 +236,7 @@ def test_refused_cookies_the_browser_sent_are_expired_in_the_same_response(serve
 
     served = serve(lambda r: HttpResponse(), cookies=sent, consented=("first-party", "session"))
 
-    assert served.expired() == {"hubspotutk"}
+    assert served.expired() == {"hubspotutk", "mystery"}
     assert served.set_cookies["hubspotutk"].endswith("Path=/")
 
 
@@ -277,3 +295,29 @@ def test_without_consented_hosts_a_views_csp_update_is_left_alone(serve):
         return response
 
     assert serve(respond).response._csp_update == {"img-src": ["img.example"]}
+
+
+def allowed_names(**choices):
+    from consent.enforcement import allowance
+    from consent.registry import get_registry
+
+    result = allowance(choices, get_registry(), downgrade=True)
+    return result.missing, {(a.cookie.name, a.lives, a.downgraded) for a in result.cookies}
+
+
+def test_a_party_alone_allows_nothing_and_says_a_lifetime_is_missing():
+    assert allowed_names(**{"first-party": True}) == ("lifetime", set())
+    assert allowed_names(session=True, persistent=True) == ("party", set())
+
+
+def test_the_words_follow_the_rules_the_middleware_applies():
+    missing, allowed = allowed_names(**{"third-party": True, "session": True})
+
+    assert missing is None
+    assert ("__hssrc", "session", False) in allowed  # declared a session cookie
+    assert ("hubspotutk", "session", True) in allowed  # persistent, downgraded
+    assert not any(name.startswith("_pk_") for name, _, _ in allowed)
+
+    _, persistent_only = allowed_names(**{"third-party": True, "persistent": True})
+    assert ("hubspotutk", "persistent", False) in persistent_only
+    assert not any(name == "__hssrc" for name, _, _ in persistent_only)

@@ -181,12 +181,12 @@ def test_export_narrowed_to_one_visitor(log):
 def test_export_narrowed_to_one_policy_version(log):
     make_published(title="Cookie Policy, second edition")
     later = make_record()
-    assert later.policy_version.number == 2
+    assert later.policy_version.number == 3
 
-    out, _err = run_export("--format", "jsonl", "--policy-version", "2")
+    out, _err = run_export("--format", "jsonl", "--policy-version", "3")
     assert [row["id"] for row in read_jsonl(out)] == [later.pk]
 
-    out, _err = run_export("--format", "jsonl", "--policy-version", "1")
+    out, _err = run_export("--format", "jsonl", "--policy-version", "2")
     assert [row["id"] for row in read_jsonl(out)] == [record.pk for record in log]
 
 
@@ -265,7 +265,7 @@ def test_the_audit_pages_take_the_same_filters(auditor_client, log):
             "since": second.created_at.isoformat(),
             "until": "2999-01-01",
             "consent_id": str(first.consent_id),
-            "policy_version": "1",
+            "policy_version": "2",
         },
     )
 

@@ -26,7 +26,7 @@ def test_a_record_holds_every_category_and_no_raw_ip():
         "session": True,
         "persistent": False,
     }
-    assert record.policy_version.number == 1
+    assert record.policy_version.number == 2
     assert record.policy_sha256 == record.policy_version.content_sha256
     assert len(record.ip_hmac) == 64
     row = ConsentRecord.objects.filter(pk=record.pk).values().get()

@@ -64,9 +64,9 @@ def test_opt_in_rates_are_per_category_and_policy_version_without_gpc(auditor_cl
     page = auditor_client.get(URL, {"start": "2026-03-01", "end": "2026-03-31"}).content.decode()
 
     # decisions, first-party, third-party, session, persistent
-    assert table_row(page, "Cookie Policy v1 (en)") == ["4", "75.0%", "75.0%", "75.0%", "75.0%"]
-    assert table_row(page, "Cookie Policy v2 (en)") == ["1", "0.0%", "100.0%", "100.0%", "0.0%"]
-    assert "Version 2 (en): Third-party allowed in 100.0%" in page
+    assert table_row(page, "Cookie Policy v2 (en)") == ["4", "75.0%", "75.0%", "75.0%", "75.0%"]
+    assert table_row(page, "Cookie Policy v3 (en)") == ["1", "0.0%", "100.0%", "100.0%", "0.0%"]
+    assert "Version 3 (en): Third-party allowed in 100.0%" in page
 
 
 def test_the_page_is_two_aggregate_queries_whatever_the_number_of_records(auditor_client):

@@ -62,7 +62,7 @@ def test_accept_all_records_the_decision_and_stores_a_signed_cookie(client):
     assert all(record.choices.values())
     consent = stored(client)
     assert consent.consent_id == record.consent_id
-    assert consent.policy_version == 1
+    assert consent.policy_version == 2
     assert b'id="consent-banner"' not in client.get("/").content
 
 
@@ -233,7 +233,7 @@ def test_a_material_policy_version_asks_again(client):
     first, again = ConsentRecord.objects.order_by("id")
     assert again.event == "reconsent"
     assert again.consent_id == first.consent_id
-    assert again.policy_version.number == 2
+    assert again.policy_version.number == 3
     assert b'id="consent-banner"' not in client.get("/").content
 
 
@@ -332,7 +332,7 @@ def test_the_receipt_is_signed_by_the_log_and_matches_the_record(client):
     assert receipt.verify(document, store.verifier())  # with the public key alone
     assert document["record"]["consent_id"] == str(record.consent_id)
     assert document["record"]["id"] == record.pk
-    policy = PolicyVersion.objects.get(number=1)
+    policy = PolicyVersion.objects.get(language="en", number=2)
     assert document["record"]["policy_sha256"] == policy.content_sha256
     assert all(document["record"][field] for field in ("first_party", "third_party", "session"))
 

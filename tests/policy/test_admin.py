@@ -24,8 +24,12 @@ def draft_form(version, **changes):
     return {**data, **changes}
 
 
-def test_admin_clones_edits_and_publishes_version_2(admin_client):
-    seed = PolicyVersion.objects.get(number=1)
+def latest() -> PolicyVersion:
+    return PolicyVersion.objects.current("en")
+
+
+def test_admin_clones_edits_and_publishes_the_next_version(admin_client):
+    seed = latest()
 
     response = admin_client.post(
         CHANGELIST, {"action": "clone_to_draft", "_selected_action": [seed.pk]}, follow=True
@@ -54,12 +58,12 @@ def test_admin_clones_edits_and_publishes_version_2(admin_client):
     assert "Published 1 version." in response.content.decode()
     assert "already published" not in response.content.decode()
 
-    page = admin_client.get("/cookie-policy/versions/2/").content.decode()
+    page = admin_client.get("/cookie-policy/versions/3/").content.decode()
     assert "We will change this policy" in page
-    changes = admin_client.get("/cookie-policy/versions/2/changes/").content.decode()
+    changes = admin_client.get("/cookie-policy/versions/3/changes/").content.decode()
     assert "Firmer wording on changes." in changes
     assert "We will change this policy" in changes.split("<ins>")[1]
-    assert PolicyVersion.objects.get(number=1).body == seed.body
+    assert PolicyVersion.objects.get(pk=seed.pk).body == seed.body
 
 
 def test_admin_cannot_change_a_published_version(admin_client):
@@ -138,6 +142,7 @@ def test_staff_without_publish_permission_cannot_publish(client):
 
 def test_publishing_a_published_version_changes_nothing_and_says_so(admin_client):
     seed = PolicyVersion.objects.get(number=1)
+    published = PolicyVersion.objects.published().count()
 
     response = admin_client.post(
         CHANGELIST, {"action": "publish", "_selected_action": [seed.pk]}, follow=True
@@ -145,7 +150,7 @@ def test_publishing_a_published_version_changes_nothing_and_says_so(admin_client
 
     assert "Versions already published were left as they are." in response.content.decode()
     assert "Published 1 version." not in response.content.decode()
-    assert PolicyVersion.objects.published().count() == 1
+    assert PolicyVersion.objects.published().count() == published
 
 
 def test_published_versions_link_to_their_public_page_not_a_preview(admin_client):
@@ -165,7 +170,7 @@ def test_preview_needs_admin_permission(client):
 
 
 def edited_draft(**overrides):
-    seed = PolicyVersion.objects.get(number=1)
+    seed = latest()
     body = seed.body.replace("small piece of data", "small text file")
     return make_draft(body=body, **overrides)
 
@@ -177,7 +182,7 @@ def test_publishing_asks_first_showing_number_material_flag_date_and_diff(admin_
         CHANGELIST, {"action": "publish", "_selected_action": [draft.pk]}
     ).content.decode()
 
-    assert "Version 2" in page
+    assert "Version 3" in page
     assert "Not material: visitors are not asked again." in page
     assert '<time datetime="2026-12-01">1 December 2026</time>' in page
     assert "Plainer words." in page
@@ -200,7 +205,7 @@ def test_a_drafts_publish_page_confirms_on_get_and_publishes_on_post(admin_clien
     response = admin_client.post(url, follow=True)
     assert "Published 1 version." in response.content.decode()
     published = PolicyVersion.objects.get(pk=draft.pk)
-    assert (published.status, published.number) == (PolicyVersion.Status.PUBLISHED, 2)
+    assert (published.status, published.number) == (PolicyVersion.Status.PUBLISHED, 3)
     assert admin_client.get(url).status_code == 404
 
 
@@ -211,19 +216,20 @@ def test_a_drafts_changes_page_shows_it_against_the_published_version(admin_clie
 
     page = admin_client.get(url).content.decode()
 
-    assert "Against the published version 1" in page
+    assert "Against the published version 2" in page
     assert "small text file" in page.split("<ins>")[1]
     seed = PolicyVersion.objects.get(number=1)
     assert admin_client.get(f"{CHANGELIST}{seed.pk}/changes/").status_code == 404
 
 
-def test_the_first_draft_in_a_language_says_so(admin_client):
-    draft = make_draft(language="de")
+def test_a_german_draft_is_compared_with_the_german_version(admin_client):
+    german = PolicyVersion.objects.current("de")
+    draft = make_draft(language="de", body=german.body.replace("kleine", "winzige", 1))
 
-    page = admin_client.get(f"{CHANGELIST}{draft.pk}/publish/").content.decode()
+    page = admin_client.get(f"{CHANGELIST}{draft.pk}/changes/").content.decode()
 
-    assert "this will be the first version" in page
-    assert "Version 1" in page
+    assert "Against the published version 2" in page
+    assert "winzige" in page.split("<ins>")[1]
 
 
 def test_a_published_versions_page_clones_it_into_a_draft(admin_client):

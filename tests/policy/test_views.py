@@ -7,18 +7,20 @@ from tests.factories import make_draft, make_published
 pytestmark = pytest.mark.django_db
 
 
-def test_current_policy_is_the_seed_version_with_its_hash(client):
-    seed = PolicyVersion.objects.get(number=1)
+def test_current_policy_is_version_2_with_its_hash(client):
+    revision = PolicyVersion.objects.get(language="en", number=2)
 
     response = client.get("/cookie-policy/")
 
     assert response.status_code == 200
     html = response.content.decode()
     assert "<h1>Cookie Policy</h1>" in html
-    assert "Version 1" in html
-    assert '<time datetime="2022-07-25">25 July 2022</time>' in html
-    assert seed.content_sha256 in html
+    assert "Version 2" in html
+    assert '<time datetime="2026-12-01">1 December 2026</time>' in html
+    assert revision.content_sha256 in html
     assert "What is a Cookie?" in html
+    assert "By using the service you consent" not in html
+    assert '<a href="/cookie-settings/" rel="noopener noreferrer">cookie settings</a>' in html
 
 
 def test_every_page_links_to_cookie_settings_and_policy_in_the_footer(client):
@@ -35,16 +37,66 @@ def test_current_policy_follows_the_newest_published_version(client):
 
     html = client.get("/cookie-policy/").content.decode()
 
-    assert "Version 2" in html
+    assert "Version 3" in html
     assert "Version two text." in html
     assert "Unpublished draft text." not in html
 
 
-def test_a_language_without_its_own_policy_falls_back_to_english(client):
-    response = client.get("/cookie-policy/", headers={"accept-language": "de"})
+@pytest.mark.parametrize(
+    ("accept_language", "title", "date"),
+    [
+        ("en", "<h1>Cookie Policy</h1>", '<time datetime="2026-12-01">1 December 2026</time>'),
+        ("de", "<h1>Cookie-Richtlinie</h1>", '<time datetime="2026-12-01">1. Dezember 2026</time>'),
+        ("fr-FR,fr;q=0.9", "<h1>Politique relative aux cookies</h1>", "1 décembre 2026</time>"),
+    ],
+)
+def test_the_policy_follows_accept_language(client, accept_language, title, date):
+    html = client.get("/cookie-policy/", headers={"accept-language": accept_language}).content
+    html = html.decode()
 
+    assert title in html
+    assert "Version 2" in html
+    assert date in html
+    assert "not available in your language" not in html
+
+
+def test_the_policy_page_links_to_every_language_it_is_published_in(client):
+    html = client.get("/cookie-policy/", headers={"accept-language": "de"}).content.decode()
+
+    nav = html[html.index('class="policy-languages"') :].split("</nav>")[0]
+    assert 'href="/cookie-policy/?lang=en" hreflang="en" lang="en">English</a>' in nav
+    assert 'href="/cookie-policy/?lang=de" hreflang="de" lang="de" aria-current="page"' in nav
+    assert 'href="/cookie-policy/?lang=fr" hreflang="fr" lang="fr">français</a>' in nav
+
+
+def test_a_language_chosen_by_link_wins_over_accept_language(client):
+    response = client.get("/cookie-policy/?lang=fr", headers={"accept-language": "de"})
+
+    html = response.content.decode()
+    assert '<html lang="fr">' in html
+    assert "<h1>Politique relative aux cookies</h1>" in html
+    assert 'href="/cookie-policy/versions/2/?lang=fr"' in html
+    assert response.headers["Content-Language"] == "fr"
+    assert "django_language" not in response.cookies  # the choice is in the address
+
+
+def test_a_version_only_in_english_is_shown_in_english_and_says_so(client):
+    response = client.get("/cookie-policy/versions/1/", headers={"accept-language": "de"})
+
+    html = response.content.decode()
     assert response.status_code == 200
-    assert "What is a Cookie?" in response.content.decode()
+    assert "By using the service you consent" in html
+    assert '<time datetime="2022-07-25">25. Juli 2022</time>' in html
+    assert "nicht in Ihrer Sprache verfügbar; sie wird auf Englisch angezeigt" in html
+
+
+def test_the_first_german_version_points_to_the_english_comparison(client):
+    html = client.get(
+        "/cookie-policy/versions/2/changes/", headers={"accept-language": "de"}
+    ).content.decode()
+
+    assert "erstmals auf Deutsch" in html
+    assert 'href="/cookie-policy/versions/2/changes/?lang=en"' in html
 
 
 def test_version_list_shows_published_versions_newest_first(client):
@@ -53,20 +105,22 @@ def test_version_list_shows_published_versions_newest_first(client):
 
     html = client.get("/cookie-policy/versions/").content.decode()
 
-    assert html.index('href="/cookie-policy/versions/2/"') < html.index(
-        'href="/cookie-policy/versions/1/"'
+    assert (
+        html.index('href="/cookie-policy/versions/3/"')
+        < html.index('href="/cookie-policy/versions/2/"')
+        < html.index('href="/cookie-policy/versions/1/"')
     )
     assert "Clarified the chatbot section." in html
-    assert html.count('<li>\n    <h2><a href="/cookie-policy/versions/') == 2
+    assert html.count('<li>\n    <h2><a href="/cookie-policy/versions/') == 3
 
 
 @pytest.mark.parametrize(
     "url",
     [
-        "/cookie-policy/versions/2/",
+        "/cookie-policy/versions/3/",
         "/cookie-policy/versions/0/",
         "/cookie-policy/versions/999999999999/",
-        "/cookie-policy/versions/2/changes/",
+        "/cookie-policy/versions/3/changes/",
         "/cookie-policy/versions/abc/",
         "/cookie-policy/versions/-1/",
     ],
@@ -84,25 +138,26 @@ def main_content(response) -> bytes:
 
 
 def test_version_page_is_unchanged_byte_for_byte_after_a_new_version(client):
-    before = main_content(client.get("/cookie-policy/versions/1/"))
+    before = [main_content(client.get(f"/cookie-policy/versions/{n}/")) for n in (1, 2)]
 
-    draft = PolicyVersion.objects.get(number=1).clone_to_draft()
+    draft = PolicyVersion.objects.get(language="en", number=2).clone_to_draft()
     draft.body = draft.body.replace("small piece of data", "small text file")
     draft.save()
     draft.publish()
 
-    assert main_content(client.get("/cookie-policy/versions/1/")) == before
-    assert b"small text file" in client.get("/cookie-policy/versions/2/").content
+    after = [main_content(client.get(f"/cookie-policy/versions/{n}/")) for n in (1, 2)]
+    assert after == before
+    assert b"small text file" in client.get("/cookie-policy/versions/3/").content
 
 
 def test_changes_page_shows_what_a_version_changed(client):
-    draft = PolicyVersion.objects.get(number=1).clone_to_draft()
+    draft = PolicyVersion.objects.get(language="en", number=2).clone_to_draft()
     draft.body = draft.body.replace("small piece of data", "small text file")
     draft.summary = "Plainer definition of a cookie."
     draft.save()
     draft.publish()
 
-    html = client.get("/cookie-policy/versions/2/changes/").content.decode()
+    html = client.get("/cookie-policy/versions/3/changes/").content.decode()
 
     assert "Plainer definition of a cookie." in html
     assert "A cookie is a small piece of data that is stored" in html.split("<del>")[1]
@@ -131,3 +186,17 @@ def test_policy_pages_are_served_under_asgi_too(async_client):
 
     assert response.status_code == 200
     assert "What is a Cookie?" in response.content.decode()
+
+
+def test_the_german_version_list_points_to_the_versions_only_in_english(client):
+    html = client.get("/cookie-policy/versions/", headers={"accept-language": "de"}).content
+    html = html.decode()
+
+    assert 'href="/cookie-policy/versions/2/"' in html
+    assert 'href="/cookie-policy/versions/1/"' not in html
+    assert "Eine frühere Version ist nur auf Englisch veröffentlicht." in html
+    assert 'href="/cookie-policy/versions/?lang=en"' in html
+    french = client.get("/cookie-policy/versions/", headers={"accept-language": "fr"}).content
+    assert "Une version antérieure n’est publiée qu’en anglais." in french.decode()
+    english = client.get("/cookie-policy/versions/").content.decode()
+    assert 'class="notice"' not in english

@@ -41,7 +41,7 @@ WATCH_SECONDS = 1.5
 GIVE_UP_SECONDS = 5.0
 
 ANALYTICS_COOKIE = "_pk_id.1.d3m0"  # first-party and persistent, set by /demo/cookies/
-UNREGISTERED_COOKIE = "demo_unregistered"  # first-party while the registry does not know it
+UNREGISTERED_COOKIE = "demo_unregistered"  # refused while the registry does not know it
 FIRST_PARTY_ONLY = {"first-party": True, "session": True, "persistent": True}
 
 
@@ -182,20 +182,20 @@ def test_a_registry_change_made_through_one_server_is_enforced_by_the_other(
     a, b = servers.a.url, servers.b.url
     visitor = Visitor()
     assert visitor.decide(b, "custom", FIRST_PARTY_ONLY).status == 201
-    # A name the registry does not know counts as first-party: kept.
-    assert keeps(visitor.get(f"{b}/demo/cookies/"), UNREGISTERED_COOKIE)
+    # A name the registry does not know is refused, whatever the visitor allowed.
+    assert not keeps(visitor.get(f"{b}/demo/cookies/"), UNREGISTERED_COOKIE)
     warm(b, visitor, "/demo/cookies/")
 
-    third_party = CookieGroup.objects.get(varname="third-party")
+    first_party = CookieGroup.objects.get(varname="first-party")
     add = f"{a}/admin/consent/registeredcookie/add/"
     assert admin_on_a.get(add).status == 200
     registered = admin_on_a.post(
         add,
         {
             "name": UNREGISTERED_COOKIE,
-            "cookiegroup": str(third_party.pk),
+            "cookiegroup": str(first_party.pk),
             "service": "",
-            "description": "Shows what happens to a third-party cookie.",
+            "description": "Shows what happens to a cookie once it is classified.",
             "duration": "Session",
             "path": "/",
             "domain": "",
@@ -205,13 +205,13 @@ def test_a_registry_change_made_through_one_server_is_enforced_by_the_other(
     since = time.monotonic()
     assert registered.status == 302, registered.text[:2000]
 
-    result = watch(lambda: not keeps(visitor.get(f"{b}/demo/cookies/"), UNREGISTERED_COOKIE), since)
+    result = watch(lambda: keeps(visitor.get(f"{b}/demo/cookies/"), UNREGISTERED_COOKIE), since)
 
     result.report(figures, "registry change")
     figures("registry change: saving took", seconds(registered.seconds))
     assert result.enforced_from is not None, result.answers
     assert result.enforced_from < WITHIN_SECONDS, result.answers
-    assert UNREGISTERED_COOKIE not in visitor.cookies  # expired on the visitor's browser too
+    assert UNREGISTERED_COOKIE in visitor.cookies  # classified first-party, and consented
 
 
 VISITORS = 200

@@ -49,14 +49,47 @@
     });
   }
 
+  // Show, under the switches, the words for the combination they are in (the server wrote the
+  // words for every combination; see the consent_allows template tag).
+  function followSwitches(form) {
+    var SWITCHES = ["first-party", "third-party", "session", "persistent"];
+    function update() {
+      var key = SWITCHES.map(function (slug) {
+        var box = form.elements.namedItem(slug);
+        return box && box.checked ? "1" : "0";
+      }).join("");
+      Array.prototype.forEach.call(form.querySelectorAll("[data-consent-allows]"), function (place) {
+        Array.prototype.forEach.call(place.querySelectorAll("[data-allows]"), function (words) {
+          var shown = words.getAttribute("data-allows").split(" ").indexOf(key) !== -1;
+          if (words.hidden === shown) { words.hidden = !shown; }
+        });
+      });
+    }
+    form.addEventListener("change", update);
+    update();
+  }
+
   function setUpBanner() {
     var banner = document.querySelector("[data-consent-banner]");
     if (!banner) { return; }
     var form = banner.querySelector("form");
     var status = document.getElementById("consent-status");
+    // The banner sits in the page's flow and takes no focus on load: the skip link stays the
+    // first tab stop, and the banner the next one.
     var returnFocusTo = document.activeElement;
-    var title = banner.querySelector("h2");
-    title.focus();
+    var choose = banner.querySelector("[data-consent-choose]");
+    var back = banner.querySelector("[data-consent-back]");
+    followSwitches(form);
+
+    // The preferences are the second layer: "Back" (and Esc) returns to the first.
+    function backToFirstLayer() {
+      choose.open = false;
+      choose.querySelector("summary").focus();
+    }
+    if (back) {
+      back.hidden = false;
+      back.addEventListener("click", backToFirstLayer);
+    }
 
     function choicesFromForm() {
       var choices = {};
@@ -153,12 +186,16 @@
       decide(submitter.value, submitter);
     });
 
-    // Esc counts as "Reject all": closing the banner is never consent.
+    // Esc in the preferences goes back to the first layer; Esc on the first layer counts as
+    // "Reject all": closing the banner is never consent.
     document.addEventListener("keydown", function (event) {
-      if (event.key === "Escape" && !banner.hidden) {
-        event.preventDefault();
-        decide("reject_all", null);
+      if (event.key !== "Escape" || banner.hidden) { return; }
+      event.preventDefault();
+      if (choose && choose.open) {
+        backToFirstLayer();
+        return;
       }
+      decide("reject_all", null);
     });
   }
 
@@ -193,5 +230,7 @@
     activateScripts();
     setUpBanner();
     setUpReceipt();
+    var settings = document.querySelector("form[data-consent-settings]");
+    if (settings) { followSwitches(settings); }
   });
 })();
