@@ -41,6 +41,7 @@ from consent.models import ConsentRecord, UnknownCookie
 from consent.state import SALT, Consent
 from consent.unknown import sightings
 from consent.views import API_SURFACES
+from policy.models import PolicyVersion
 from tests.factories import make_consent_cookie, make_record
 
 pytestmark = pytest.mark.django_db
@@ -1148,8 +1149,9 @@ def log_rows() -> dict[str, int]:
 
 
 class Log:
-    """A log of four entries in two checkpoints, the witnesses of the cosignature cases, and the
-    rows every hostile request must leave as they are."""
+    """A log of the published policy versions and three records in two checkpoints (one partial
+    tile), the witnesses of the cosignature cases, and the rows every hostile request must leave
+    as they are."""
 
     def __init__(self) -> None:
         make_record()
@@ -1157,7 +1159,10 @@ class Log:
         make_record()
         make_record()
         self.latest = integrate()
-        assert (self.older.size, self.latest.size) == (2, 4)
+        published = PolicyVersion.objects.published().count()
+        assert (self.older.size, self.latest.size) == (published + 1, published + 3)
+        self.size = self.latest.size
+        assert self.size < tiles.WIDTH
         self.body = note.split_note(self.latest.note)[0]
         self.witness = witness_key("witness.example/w1")
         self.inactive = witness_key("witness.example/retired", active=False)
@@ -1244,19 +1249,22 @@ MALFORMED_TILE_PATHS = [
     "0/" + "x999/" * 2000 + "999",
 ]
 
-BEYOND_THE_TREE = [
-    "0/000",  # four leaves: the tile is partial
-    "0/000.p/5",
-    "0/000.p/255",
-    "0/001",
-    "0/001.p/1",
-    "0/999",
-    "0/x999/x999/x999/x999/x999/x999/999",
-    "1/000.p/1",
-    "1/000",
-    "7/000.p/1",
-    "7/x999/x999/x999/x999/x999/x999/999",
-]
+
+def beyond_the_tree(size: int) -> list[str]:
+    """Return tile paths beyond a tree of fewer leaves than a tile holds."""
+    return [
+        "0/000",  # a partial tile
+        f"0/000.p/{size + 1}",
+        "0/000.p/255",
+        "0/001",
+        "0/001.p/1",
+        "0/999",
+        "0/x999/x999/x999/x999/x999/x999/999",
+        "1/000.p/1",
+        "1/000",
+        "7/000.p/1",
+        "7/x999/x999/x999/x999/x999/x999/999",
+    ]
 
 
 def test_malformed_tile_paths_are_a_400(probe, log):
@@ -1270,25 +1278,25 @@ def test_malformed_tile_paths_are_a_400(probe, log):
 
 
 def test_tiles_beyond_the_tree_are_a_404(probe, log):
-    for path in BEYOND_THE_TREE:
+    for path in beyond_the_tree(log.size):
         response = send_to_log(probe, log, "GET", TILE + path)
         assert response.status_code == 404, path
-        assert "tree of 4 entries has no tile" in response.content.decode(), path
+        assert f"tree of {log.size} entries has no tile" in response.content.decode(), path
 
 
 def test_partial_widths_out_of_range_are_a_4xx(probe, log):
-    """Every width from 0 to 300 of the one partial tile: 1 to 4 are the tree's, 5 to 255 are
-    beyond it, and the others are no width at all."""
+    """Every width from 0 to 300 of the one partial tile: 1 to the tree's size are the tree's,
+    the next ones to 255 are beyond it, and the others are no width at all."""
     leaves = b"".join(
         bytes(h) for h in LogLeaf.objects.order_by("index").values_list("hash", flat=True)
     )
     for width in range(301):
         response = send_to_log(probe, log, "GET", f"{TILE}0/000.p/{width}")
-        if 1 <= width <= 4:
+        if 1 <= width <= log.size:
             assert response.status_code == 200, width
             assert response.content == leaves[: 32 * width]
         else:
-            assert response.status_code == (404 if 5 <= width <= 255 else 400), width
+            assert response.status_code == (404 if log.size < width <= 255 else 400), width
     for width in ("00", "01", "004", "1000", "99999999999999999999"):
         assert send_to_log(probe, log, "GET", f"{TILE}0/000.p/{width}").status_code == 400
 
@@ -1326,6 +1334,8 @@ def cosignature_cases(log: Log) -> list[tuple[str, bytes, int]]:
     ours = note.split_note(latest)[1][0]
     forged_log = note.Signature(ours.name, ours.id, ours.signature[:-1] + b"\x00")
     cut = note.Signature(signature.name, signature.id, signature.signature[:-1])
+    resized = latest.replace(f"\n{log.size}\n", f"\n{log.size - 1}\n", 1)
+    assert resized != latest
     at_the_limit = (latest + good).encode()
     at_the_limit += b"x" * (note.MAX_NOTE + 1 - len(at_the_limit))
     # A log key's signature in a cosignature's place: the signing key is registered as a
@@ -1363,7 +1373,7 @@ def cosignature_cases(log: Log) -> list[tuple[str, bytes, int]]:
         ("forged: the time changed", latest + replace(signature, signature=retimed).line(), 403),
         ("forged: the signature cut short", latest + cut.line(), 403),
         ("a time beyond 2**63", latest + log.line(witness, when=2**64 - 1), 403),
-        ("forged: the note's text changed", latest.replace("\n4\n", "\n3\n") + good, 403),
+        ("forged: the note's text changed", resized + good, 403),
         ("not signed by the log", note.sign_note(log.body, other_log) + good, 403),
         ("the log's signature forged", log.body + "\n" + forged_log.line() + good, 403),
         ("from an unregistered key", log.cosigned(unregistered), 403),
@@ -1484,7 +1494,7 @@ def test_the_log_endpoints_take_their_methods_only(probe, log):
 
 def test_hostile_log_requests_under_asgi_too(probe, log):
     client = AsyncClient()
-    for path in MALFORMED_TILE_PATHS[:10] + BEYOND_THE_TREE[:5]:
+    for path in MALFORMED_TILE_PATHS[:10] + beyond_the_tree(log.size)[:5]:
         response = send_to_log(probe, log, "GET", TILE + quote(path), client=client)
         assert response.status_code in (400, 404), path
     for name, data, status in cosignature_cases(log)[:12]:

@@ -18,8 +18,9 @@ from consent import entries, receipt
 from consent.categories import OPTIONAL
 from consent.integration import integrate
 from consent.log import merkle, note, store
-from consent.models import ConsentRecord, Cosignature, Witness
+from consent.models import ConsentRecord, Cosignature, LogLeaf, Witness
 from consent.state import Consent
+from policy.models import PolicyVersion
 from tests.factories import make_consent_cookie, make_record
 
 pytestmark = pytest.mark.django_db
@@ -104,7 +105,12 @@ def test_a_receipt_of_an_integrated_decision_verifies_offline_with_the_public_ke
     assert log["origin"] == store.signer().name
     assert log["key"] == str(key())
     assert log["checkpoint"] == store.latest().note
-    assert len(log["inclusion_proof"]) == 4  # leaf 5 of a tree of 9
+    # The published policy versions, then four records, the decision, and three more.
+    size = PolicyVersion.objects.published().count() + 8
+    assert (log["index"], store.latest().size) == (size - 4, size)
+    hashes = [bytes(h) for h in LogLeaf.objects.order_by("index").values_list("hash", flat=True)]
+    expected = merkle.inclusion_proof(log["index"], size, merkle.in_memory(hashes))
+    assert len(log["inclusion_proof"]) == len(expected)
     assert "promise" not in log
 
     (tmp_path / "key.txt").write_text(f"{key()}\n")
@@ -112,7 +118,7 @@ def test_a_receipt_of_an_integrated_decision_verifies_offline_with_the_public_ke
         checked = cli(document, tmp_path, "--key", given)
         assert checked.returncode == 0, checked.stderr
         assert f"Entry {log['index']} of that tree is consent record {record.pk}" in checked.stdout
-        assert "signed a checkpoint of 9 entries" in checked.stdout
+        assert f"signed a checkpoint of {size} entries" in checked.stdout
 
 
 def test_the_offline_check_imports_no_django(integrated, tmp_path):

@@ -49,6 +49,12 @@ def rebuild_log() -> None:
     integrate_all()
 
 
+def published() -> int:
+    """Return how many policy versions are published: each is an entry of the log, integrated
+    before the records."""
+    return PolicyVersion.objects.published().count()
+
+
 def verify(*args: str) -> tuple[str, bool]:
     """Return what verify_consents printed (and its error), and whether it passed."""
     out, err = io.StringIO(), io.StringIO()
@@ -61,7 +67,8 @@ def verify(*args: str) -> tuple[str, bool]:
 
 @pytest.fixture
 def log():
-    """Ten records, each integrated in a batch of its own: a checkpoint at every size."""
+    """Ten records, each integrated in a batch of its own: a checkpoint at every size (the
+    first also holds the published policy versions)."""
     records = []
     for _ in range(10):
         records.append(make_record())
@@ -87,11 +94,14 @@ def test_an_untouched_log_verifies(log, keep):
     output, passed = verify("--checkpoint", keep())
 
     assert passed, output
-    assert "11 entries (10 records checked, 0 purged, 1 pending), 0 full tiles, 10 checkpoints" in (
-        output
+    size = published() + 10
+    assert (
+        f"{size} entries (10 records checked, 0 purged, 1 pending), 0 full tiles, 10 checkpoints"
+        in output
     )
-    assert "OK: 11 entries, 10 records match their leaves; every tile and checkpoint verifies;" in (
-        output
+    assert (
+        f"OK: {size} entries, 10 records match their leaves; every tile and checkpoint verifies;"
+        in output
     )
     assert "consistent with the 1 kept checkpoint" in output
 
@@ -116,10 +126,12 @@ def test_the_last_records_deleted_and_the_log_rolled_back(log, keep):
     kept = keep()
     last = log[-3:]
     ids = ", ".join(str(r.pk) for r in last)
+    cut = published() + 7  # the leaf of the first of the last three records
+    assert LogLeaf.objects.get(source="record", ref=last[0].pk).index == cut
     tamper(
         f"DELETE FROM consent_consentrecord WHERE id IN ({ids})",
-        "DELETE FROM consent_logleaf WHERE index >= 8",
-        "DELETE FROM consent_logcheckpoint WHERE size > 8",
+        f"DELETE FROM consent_logleaf WHERE index >= {cut}",
+        f"DELETE FROM consent_logcheckpoint WHERE size > {cut}",
     )
     assert verify()[1]  # the database alone is consistent again
 
@@ -127,13 +139,14 @@ def test_the_last_records_deleted_and_the_log_rolled_back(log, keep):
 
     assert not passed
     assert (
-        "kept checkpoint: the log has 8 entries, fewer than the kept checkpoint's 11: "
+        f"kept checkpoint: the log has {cut} entries, fewer than the kept checkpoint's {cut + 3}: "
         "entries were removed"
     ) in output
 
 
 def test_the_whole_log_wiped_and_a_new_one_signed_with_the_real_key(log, keep):
     kept = keep()
+    size = published() + 10
     tamper(
         "DELETE FROM consent_consentrecord", *(f"DELETE FROM {t}" for t in LOG_TABLES.split(", "))
     )
@@ -146,7 +159,7 @@ def test_the_whole_log_wiped_and_a_new_one_signed_with_the_real_key(log, keep):
 
     assert not passed
     assert (
-        "kept checkpoint: the log's first 11 entries are not those of the kept checkpoint: "
+        f"kept checkpoint: the log's first {size} entries are not those of the kept checkpoint: "
         "the log was rewritten since"
     ) in output
 
@@ -175,7 +188,8 @@ def test_every_record_of_one_day_deleted(monkeypatch, keep):
     rebuild_log()  # and the log rebuilt without them
     output, passed = verify("--checkpoint", kept)
     assert not passed
-    assert "the log has 3 entries, fewer than the kept checkpoint's 6" in output
+    size = published() + 5  # the published policy versions and five records
+    assert f"the log has {size - 3} entries, fewer than the kept checkpoint's {size}" in output
 
 
 def test_a_record_edited_and_the_log_rewritten_and_resigned(log, keep):
@@ -193,7 +207,8 @@ def test_a_record_edited_and_the_log_rewritten_and_resigned(log, keep):
     assert verify()[1]  # consistent in itself, signed with the real key
     output, passed = verify("--checkpoint", kept)
     assert not passed
-    assert "the log's first 11 entries are not those of the kept checkpoint" in output
+    size = published() + 10
+    assert f"the log's first {size} entries are not those of the kept checkpoint" in output
 
 
 def test_two_records_ids_swapped(log, keep):
@@ -219,7 +234,8 @@ def test_two_records_ids_swapped(log, keep):
 
 def test_a_published_policy_text_edited_in_the_database(log, keep):
     kept = keep()
-    version = PolicyVersion.objects.published().get()
+    version = PolicyVersion.objects.published().get(language="en", number=2)
+    index = LogLeaf.objects.get(source="policy", ref=version.pk).index
     tamper(
         "UPDATE policy_policyversion SET rendered_html = rendered_html || '<p>We sell data.</p>'"
         " WHERE id = %s",
@@ -241,7 +257,9 @@ def test_a_published_policy_text_edited_in_the_database(log, keep):
     output, passed = verify("--checkpoint", kept)
     assert not passed
     assert "policy text" not in output
-    assert f"leaf 0 (policy {version.pk}): changed: the row no longer matches its leaf" in output
+    assert f"leaf {index} (policy {version.pk}): changed: the row no longer matches its leaf" in (
+        output
+    )
 
 
 def test_a_new_publication_verifies_and_its_text_is_checked(log):
@@ -333,7 +351,7 @@ def test_outside_a_transaction_both_passes_share_one_snapshot():
     report = verify_log()
 
     assert [p.kind for p in report.problems] == ["changed"]
-    assert report.size == 21 and report.checkpoints == LogCheckpoint.objects.count()
+    assert report.size == published() + 20 and report.checkpoints == LogCheckpoint.objects.count()
 
 
 # The auditors' page ---------------------------------------------------------------------------
@@ -357,7 +375,8 @@ def test_the_page_says_intact_for_an_untouched_log(client, log):
 
     response = client.get("/audit/verify/", {"run": "1"})
 
-    assert "Intact: 11 entries, every leaf, tile and checkpoint verified." in (
+    size = published() + 10
+    assert f"Intact: {size} entries, every leaf, tile and checkpoint verified." in (
         response.content.decode()
     )
 
@@ -379,8 +398,11 @@ def test_the_page_needs_the_verify_permission(client):
 
 def test_tiles_and_checkpoints_that_cross_tile_boundaries_verify(keep):
 
+    # Checkpoints at 256 (a tile's exact end), 258, 558 and 601 entries, after a first one that
+    # holds the published policy versions and one record.
+    records = (1, 255 - published(), 2, 300, 43)
     kept = []
-    for count in (1, 254, 2, 300, 43):
+    for count in records:
         make_records(count)
         integrate()
         kept.append(keep())
@@ -388,7 +410,8 @@ def test_tiles_and_checkpoints_that_cross_tile_boundaries_verify(keep):
     output, passed = verify(*(arg for path in kept for arg in ("--checkpoint", path)))
 
     assert passed, output
-    assert "601 entries (600 records checked, 0 purged, 0 pending)" in output
+    assert f"601 entries ({sum(records)} records checked, 0 purged, 0 pending)" in output
+    assert [c.size for c in LogCheckpoint.objects.order_by("size")][1:] == [256, 258, 558, 601]
     assert "2 full tiles, 5 checkpoints" in output
 
 
