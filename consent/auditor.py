@@ -256,14 +256,10 @@ class Checked:
 
 def read_key(value: str, option: str = "--key") -> note.Verifier:
     """Return the log's verifier key given on the command line, itself or in a file."""
-    text = value
-    if os.path.isfile(value):
-        try:
-            text = Path(value).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as error:
-            raise Trouble(f"{option} {value}: {error}") from None
     try:
-        verifier = note.parse_verifier(text)
+        verifier = note.read_verifier(value)
+    except (OSError, UnicodeDecodeError) as error:
+        raise Trouble(f"{option} {value}: {error}") from None
     except note.NoteError as error:
         raise Trouble(
             f"{option}: not a verifier key (name+id+base64) nor a file of one: {error}"

@@ -10,11 +10,12 @@ type 0x04 instead (C2SP tlog-cosignature).
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
+import os
 import re
 import struct
 from dataclasses import dataclass
+from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -30,6 +31,21 @@ _NAME = re.compile(r"[^\s+]+")
 
 class NoteError(ValueError):
     """A key, note, checkpoint or signature is malformed or does not verify."""
+
+
+def b64decode(text: str, what: str) -> bytes:
+    """Decode standard, padded base64 in its one canonical spelling; raise NoteError.
+
+    The decoder ignores the unused bits of a last character: accepting them would let one key,
+    signature or hash be spelled several ways.
+    """
+    try:
+        data = base64.b64decode(text, validate=True)
+    except ValueError:  # binascii.Error, or a non-ASCII character
+        raise NoteError(f"{what} is not base64") from None
+    if base64.b64encode(data).decode() != text:
+        raise NoteError(f"{what} is not canonical base64")
+    return data
 
 
 def key_id(name: str, key_type: int, public: bytes) -> bytes:
@@ -93,11 +109,11 @@ def generate_signer(name: str, key_type: int = ED25519) -> Signer:
 
 def _decode_key(name: str, hex_id: str, encoded: str) -> tuple[int, bytes]:
     _check_name(name)
+    raw = b64decode(encoded, "a key")
     try:
-        raw = base64.b64decode(encoded, validate=True)
         bytes.fromhex(hex_id)
-    except (binascii.Error, ValueError) as error:
-        raise NoteError(f"malformed key: {error}") from None
+    except ValueError as error:
+        raise NoteError(f"malformed key ID: {error}") from None
     if len(raw) != 33 or raw[0] not in (ED25519, COSIGNATURE_V1) or len(hex_id) != 8:
         raise NoteError("not an Ed25519 key")
     return raw[0], raw[1:]
@@ -117,6 +133,15 @@ def parse_verifier(text: str) -> Verifier:
     if verifier.id.hex() != parts[1].lower():
         raise NoteError("the key ID does not match the key")
     return verifier
+
+
+def read_verifier(value: str) -> Verifier:
+    """Read a verifier key given as itself or as the path of a file holding it (command lines);
+    raise NoteError if it is malformed, OSError or UnicodeDecodeError if the file is unreadable.
+    """
+    if os.path.isfile(value):
+        value = Path(value).read_text(encoding="utf-8")
+    return parse_verifier(value)
 
 
 def parse_signer(text: str) -> Signer:
@@ -167,10 +192,7 @@ def split_note(note: str) -> tuple[str, list[Signature]]:
             raise NoteError("a signature line starts with an em dash")
         name, _, encoded = line[len(SIGNATURE_PREFIX) :].partition(" ")
         _check_name(name)
-        try:
-            raw = base64.b64decode(encoded, validate=True)
-        except ValueError:  # binascii.Error, or a non-ASCII character
-            raise NoteError("a signature is base64") from None
+        raw = b64decode(encoded, "a signature")
         if len(raw) < 5:
             raise NoteError("a signature is a key ID and a signature")
         signatures.append(Signature(name, raw[:4], raw[4:]))
@@ -214,10 +236,7 @@ def parse_checkpoint(text: str) -> Checkpoint:
     origin, size, root = lines[:3]
     if not origin or not re.fullmatch(r"0|[1-9]\d{0,18}", size):
         raise NoteError("a checkpoint's size is a decimal number without leading zeros")
-    try:
-        digest = base64.b64decode(root, validate=True)
-    except ValueError:  # binascii.Error, or a non-ASCII character
-        raise NoteError("a checkpoint's root hash is base64") from None
+    digest = b64decode(root, "a checkpoint's root hash")
     if len(digest) != 32:
         raise NoteError("a checkpoint's root hash is 32 bytes")
     return Checkpoint(origin, int(size), digest)
