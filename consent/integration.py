@@ -33,32 +33,35 @@ LOCK = 0x636F6E73656E74  # "consent": the integrator's advisory lock
 BATCH = 100_000
 INTERVAL = 1.0
 
+
+def not_in_log(source: str, ref: str) -> str:
+    """Return SQL that holds for a row (its ID in SQL `ref`) no leaf of `source` encodes yet."""
+    return (
+        f"NOT EXISTS (SELECT FROM {LogLeaf._meta.db_table} l"
+        f" WHERE l.source = '{source}' AND l.ref = {ref})"
+    )
+
+
 _PENDING_RECORDS = f"""
     SELECT r.id, r.txid::text, {leaf_hash_sql(RECORD_SQL)}
     FROM {ConsentRecord._meta.db_table} r
     JOIN policy_policyversion p ON p.id = r.policy_version_id
     WHERE (r.txid, r.id) > (%(txid)s::xid8, %(id)s) AND r.txid < %(horizon)s::xid8
        -- A transaction's own records, which it may have integrated already (only tests do this).
-       OR r.txid = pg_current_xact_id_if_assigned() AND NOT EXISTS (
-          SELECT FROM {LogLeaf._meta.db_table} l WHERE l.source = '{RECORD}' AND l.ref = r.id
-       )
+       OR r.txid = pg_current_xact_id_if_assigned() AND {not_in_log(RECORD, "r.id")}
     ORDER BY r.txid, r.id
     LIMIT %(limit)s
 """
 _PENDING_PUBLICATIONS = f"""
     SELECT p.id, {leaf_hash_sql(PUBLICATION_SQL)}
     FROM policy_policyversion p
-    WHERE p.status = 'published' AND NOT EXISTS (
-        SELECT FROM {LogLeaf._meta.db_table} l WHERE l.source = '{POLICY}' AND l.ref = p.id
-    )
+    WHERE p.status = 'published' AND {not_in_log(POLICY, "p.id")}
     ORDER BY p.published_at, p.id
 """
 _PENDING_PURGES = f"""
     SELECT g.id, {leaf_hash_sql(PURGE_SQL)}
     FROM {ConsentPurge._meta.db_table} g
-    WHERE NOT EXISTS (
-        SELECT FROM {LogLeaf._meta.db_table} l WHERE l.source = '{PURGE}' AND l.ref = g.id
-    )
+    WHERE {not_in_log(PURGE, "g.id")}
     ORDER BY g.id
 """
 

@@ -30,7 +30,7 @@ from django.db import connection, transaction
 from policy.rendering import content_sha256
 
 from .entries import PUBLICATION_SQL, PURGE_SQL, RECORD_SQL, leaf_hash_sql
-from .integration import POLICY, PURGE, RECORD
+from .integration import POLICY, PURGE, RECORD, not_in_log
 from .log import merkle, note, store, tiles
 from .log.models import LogCheckpoint, LogLeaf, LogTile
 from .models import ConsentPurge, ConsentRecord
@@ -99,19 +99,19 @@ _BAD_OTHER_LEAVES = f"""
 _PENDING = f"""
     SELECT count(*) FROM {_RECORDS} r
     WHERE (r.txid, r.id) > (%(cursor)s::xid8, %(cursor_id)s)
-      AND NOT EXISTS (SELECT FROM {_LEAVES} l WHERE l.source = '{RECORD}' AND l.ref = r.id)
+      AND {not_in_log(RECORD, "r.id")}
 """
 # Records without a leaf, and whether the integrator's cursor has passed them.
 _UNINTEGRATED = f"""
     SELECT r.id, (r.txid, r.id) <= (%(cursor)s::xid8, %(cursor_id)s)
     FROM {_RECORDS} r
-    WHERE NOT EXISTS (SELECT FROM {_LEAVES} l WHERE l.source = '{RECORD}' AND l.ref = r.id)
+    WHERE {not_in_log(RECORD, "r.id")}
     ORDER BY r.id
 """
 _UNINTEGRATED_POLICIES = f"""
     SELECT count(*) FROM policy_policyversion p
     WHERE p.status = 'published'
-      AND NOT EXISTS (SELECT FROM {_LEAVES} l WHERE l.source = '{POLICY}' AND l.ref = p.id)
+      AND {not_in_log(POLICY, "p.id")}
 """
 _LEAF_CHUNK = f"""
     SELECT string_agg(hash, ''::bytea ORDER BY index), count(*), max(index)
