@@ -251,18 +251,24 @@ def machine(version: str) -> str:
     )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--records", type=int, default=1_000_000)
-    parser.add_argument("--repeat", type=int, default=3)
-    args = parser.parse_args()
-
+def bench_database_url() -> str:
+    """Return DATABASE_URL if it names a bench database: the benches replace its consent log."""
     url = os.environ.get("DATABASE_URL", "")
     if "bench" not in url.rsplit("/", 1)[-1]:
         raise SystemExit(
             "Set DATABASE_URL to a database whose name contains 'bench' (e.g. "
             "postgres://postgres@127.0.0.1:5432/iportalis_bench): its consent log is replaced."
         )
+    return url
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--records", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+
+    url = bench_database_url()
     if str(REPO) not in sys.path:
         sys.path.insert(0, str(REPO))
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "iportalis.settings.dev", "DEBUG": "0"}

@@ -421,15 +421,12 @@ def main() -> None:
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
-    url = os.environ.get("DATABASE_URL", "")
-    if "bench" not in url.rsplit("/", 1)[-1]:
-        raise SystemExit(
-            "Set DATABASE_URL to a database whose name contains 'bench' (e.g. "
-            "postgres://postgres@127.0.0.1:5432/iportalis_bench): its consent log is replaced."
-        )
     for folder in (str(REPO), str(REPO / "bench")):
         if folder not in sys.path:
             sys.path.insert(0, folder)
+    from exports import bench_database_url
+
+    url = bench_database_url()
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "iportalis.settings.dev", "DEBUG": "0"}
     os.environ.update(env)
     import django

@@ -6,7 +6,8 @@ HttpResponse: no template, no database) through the project's whole middleware s
   (a) the project's MIDDLEWARE without consent.middleware.ConsentMiddleware (the baseline);
   (b) the project's MIDDLEWARE unchanged (ours);
   (c) (a) with cookie_consent.middleware.CleanCookiesMiddleware where ours sits (theirs), reading
-      the same five CookieGroups and their Cookies (the seed registry).
+      the same five CookieGroups and their Cookies (the seed registry). Its own cookie is
+      registered as strictly necessary, as on a site running it: ours refuses unknown names.
 
 Each handler is called directly with a WSGI environ built per request, in three scenarios: a
 returning visitor (both consent cookies, csrftoken, Matomo's two cookies and a refused HubSpot
@@ -193,6 +194,24 @@ def build_variants() -> list[Variant]:
         Variant("b", "(b) with ConsentMiddleware (ours)", project),
         Variant("c", "(c) with CleanCookiesMiddleware", theirs),
     ]
+
+
+def register_their_cookie() -> None:
+    """Classify django-cookie-consent's own cookie as strictly necessary, as the admin of a site
+    running it would: unclassified, ours refuses and expires it like any unknown name."""
+    from cookie_consent.conf import settings as their_settings
+    from cookie_consent.models import CookieGroup
+
+    from consent.models import RegisteredCookie
+    from consent.registry import REGISTRY
+
+    RegisteredCookie.objects.get_or_create(
+        name=cast(Any, their_settings).COOKIE_CONSENT_NAME,
+        domain="",
+        cookiegroup=CookieGroup.objects.get(varname="necessary"),
+        defaults={"description": "django-cookie-consent's choices", "duration": "1 year"},
+    )
+    REGISTRY.clear_local()
 
 
 def build_scenarios() -> list[Scenario]:
@@ -447,6 +466,7 @@ def main() -> None:
 
     django.setup()
     call_command("migrate", interactive=False, verbosity=0)
+    register_their_cookie()
 
     configure()
     variants = build_variants()
