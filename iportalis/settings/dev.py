@@ -14,14 +14,16 @@ DEBUG = env_bool("DEBUG", True)
 SECRET_KEY = os.environ.get("SECRET_KEY") or "django-insecure-dev-only-never-use-in-production"
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 
+# The app runs as DATABASE_URL's user, and migrates and purges as DATABASE_OWNER_URL's
+# (consent.roles); the embedded database has both roles of its own.
 _database_url = os.environ.get("DATABASE_URL")
-DATABASES = {
-    "default": (
-        database_from_url(_database_url)
-        if _database_url
-        else embedded_database(BASE_DIR / ".pgdata")
-    )
-}
+_owner_url = os.environ.get("DATABASE_OWNER_URL")
+if _database_url:
+    DATABASES = {"default": database_from_url(_database_url)}
+    DATABASE_OWNER = database_from_url(_owner_url) if _owner_url else None
+else:
+    _runtime, DATABASE_OWNER = embedded_database(BASE_DIR / ".pgdata")
+    DATABASES = {"default": _runtime}
 
 # A key of this checkout's own, made on first use and never committed (.gitignore).
 CONSENT_LOG_SIGNING_KEY = os.environ.get("CONSENT_LOG_SIGNING_KEY") or dev_signing_key(

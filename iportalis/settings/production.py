@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import os
+
 from iportalis.env import database_from_url, env_bool, env_int, env_list, require
 
 from .base import *  # noqa: F403
 
 DEBUG = False
 SECRET_KEY = require("SECRET_KEY")
+# The app runs as DATABASE_URL's user; `migrate` and the retention purge as the owner's, which
+# only the hosts that run them need (consent.roles, README "Database roles").
 DATABASES = {"default": database_from_url(require("DATABASE_URL"))}
+_owner_url = os.environ.get("DATABASE_OWNER_URL")
+DATABASE_OWNER = database_from_url(_owner_url) if _owner_url else None
 CONSENT_LOG_SIGNING_KEY = require("CONSENT_LOG_SIGNING_KEY")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [])
 if not ALLOWED_HOSTS:

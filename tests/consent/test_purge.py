@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, ProgrammingError, connection, transaction
 from django.utils import timezone
 
 from consent import entries
@@ -17,6 +17,7 @@ from consent.integration import integrate
 from consent.log import merkle, store
 from consent.log.models import LogLeaf
 from consent.models import ConsentPurge, ConsentRecord
+from consent.roles import as_owner
 from tests.consent.test_verify import tamper, verify
 from tests.factories import make_record
 
@@ -200,16 +201,22 @@ def test_a_second_purge_accounts_for_the_first_ones_records_too(log):
 def test_a_plain_delete_is_still_refused_and_a_purge_cannot_be_changed(log):
     purge("--noinput")
 
-    with (
-        pytest.raises(IntegrityError, match="append-only"),
-        transaction.atomic(),
-        connection.cursor() as cursor,
+    for statement in (
+        "DELETE FROM consent_consentrecord",
+        "UPDATE consent_consentpurge SET count = 0",
+        "DELETE FROM consent_consentpurge",
     ):
-        cursor.execute("DELETE FROM consent_consentrecord")
-    with pytest.raises(IntegrityError, match="append-only"), transaction.atomic():
-        ConsentPurge.objects.update(count=0)
-    with pytest.raises(IntegrityError, match="append-only"), transaction.atomic():
-        ConsentPurge.objects.all().delete()
+        with (
+            pytest.raises(ProgrammingError, match="permission denied"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(statement)
+    with as_owner():  # not even the owner
+        with pytest.raises(IntegrityError, match="append-only"), transaction.atomic():
+            ConsentPurge.objects.update(count=0)
+        with pytest.raises(IntegrityError, match="append-only"), transaction.atomic():
+            ConsentPurge.objects.all().delete()
 
 
 def test_a_dry_run_removes_nothing(log):

@@ -1,11 +1,11 @@
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, ProgrammingError, connection, transaction
 
-from consent.integration import integrate
 from consent.log.models import LogLeaf
 from consent.models import ConsentRecord
 from consent.records import shorten_user_agent
-from tests.factories import make_record
+from consent.roles import as_owner
+from tests.factories import integrate_committed, make_record
 
 pytestmark = pytest.mark.django_db
 
@@ -86,7 +86,7 @@ def test_records_go_in_on_a_new_connection_and_after_a_rollback():
         second.pk,
         third.pk,
     }
-    integrate()
+    integrate_committed()
     logged = set(LogLeaf.objects.filter(source="record").values_list("ref", flat=True))
     assert logged == {first.pk, second.pk, third.pk}
 
@@ -99,34 +99,46 @@ def test_records_go_in_on_a_new_connection_and_after_a_rollback():
         "TRUNCATE consent_consentrecord",
     ],
 )
-def test_the_database_refuses_to_change_or_remove_records(sql):
+def test_the_app_cannot_change_or_remove_records(sql):
     make_record()
 
-    with pytest.raises(IntegrityError, match="append-only"), transaction.atomic():
-        # The test database allows TRUNCATE so Django can empty it between tests; others do not.
-        run_sql("SET LOCAL consent.allow_truncate = 'off'")
-        run_sql("SET CONSTRAINTS ALL IMMEDIATE")  # the test's own inserts are still pending
+    with pytest.raises(ProgrammingError, match="permission denied"), transaction.atomic():
         run_sql(sql)
 
     assert ConsentRecord.objects.count() == 1
 
 
+def test_not_even_the_tables_owner_can_change_a_record():
+    record = make_record(event="reject_all")
+
+    with as_owner(), pytest.raises(IntegrityError, match="append-only"), transaction.atomic():
+        run_sql("SET CONSTRAINTS ALL IMMEDIATE")  # the test's own inserts are still pending
+        run_sql("UPDATE consent_consentrecord SET event = 'accept_all'")
+
+    assert ConsentRecord.objects.get(pk=record.pk).event == "reject_all"
+
+
 def test_the_orm_cannot_change_or_remove_records_either():
     record = make_record()
 
-    with pytest.raises(IntegrityError), transaction.atomic():
+    with pytest.raises(ProgrammingError), transaction.atomic():
         ConsentRecord.objects.filter(pk=record.pk).update(event="reject_all")
-    with pytest.raises(IntegrityError), transaction.atomic():
+    with pytest.raises(ProgrammingError), transaction.atomic():
         record.delete()
 
     assert ConsentRecord.objects.get(pk=record.pk).event == "accept_all"
 
 
-def test_the_purge_setting_is_the_only_way_to_delete():
+@pytest.mark.parametrize("setting", ["consent.purge", "consent.allow_truncate"])
+def test_the_old_escape_hatches_open_nothing(setting):
     make_record()
 
-    with transaction.atomic():
-        run_sql("SET LOCAL consent.purge = 'on'")
-        run_sql("DELETE FROM consent_consentrecord")
+    for statement in ("DELETE FROM consent_consentrecord", "TRUNCATE consent_consentrecord"):
+        with pytest.raises(ProgrammingError, match="permission denied"), transaction.atomic():
+            run_sql(f"SET LOCAL {setting} = 'on'")
+            run_sql(statement)
+    with as_owner(), pytest.raises(IntegrityError, match="append-only"), transaction.atomic():
+        run_sql(f"SET LOCAL {setting} = 'on'")
+        run_sql("UPDATE consent_consentrecord SET third_party = true")
 
-    assert ConsentRecord.objects.count() == 0
+    assert ConsentRecord.objects.count() == 1

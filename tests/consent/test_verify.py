@@ -16,6 +16,7 @@ from consent.integration import integrate, integrate_all
 from consent.log import note, store
 from consent.log.models import LogCheckpoint, LogLeaf
 from consent.models import ConsentRecord
+from consent.roles import as_owner
 from consent.verification import verify_log
 from policy.models import PolicyVersion
 from tests.factories import (
@@ -32,14 +33,25 @@ pytestmark = pytest.mark.django_db
 LOG_TABLES = "consent_cosignature, consent_logcheckpoint, consent_logtile, consent_logleaf"
 
 
+TAMPERED = (
+    "consent_consentrecord",
+    "consent_consentpurge",
+    "policy_policyversion",
+    *LOG_TABLES.split(", "),
+)
+
+
 def tamper(*statements: str, params: list[object] | None = None) -> None:
-    """Change the database as its superuser can: with every trigger (the append-only guards,
-    the foreign keys) switched off for the transaction."""
-    with transaction.atomic(), connection.cursor() as cursor:
+    """Change the database as its owner can: with the append-only triggers switched off for
+    the statements (the foreign keys still hold)."""
+    with transaction.atomic(), as_owner(), connection.cursor() as cursor:
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the test's own inserts are pending
-        cursor.execute("SET LOCAL session_replication_role = replica")
+        for table in TAMPERED:
+            cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
         for sql in statements:
             cursor.execute(sql, params)
+        for table in TAMPERED:
+            cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER")
 
 
 def rebuild_log() -> None:

@@ -10,14 +10,15 @@ from consent.integration import RECORD
 from consent.log.models import LogLeaf
 from consent.models import ConsentRecord
 from consent.purge import PurgeError, purge
+from consent.roles import as_owner
 
 
 class Command(BaseCommand):
     help = (
         "Retention purge: remove the consent records created before --before that are in the "
         "signed log. Their leaves stay, so the log, its checkpoints and every receipt still "
-        "verify; the purge itself becomes an entry of the log (docs/integrity.md). Asks for "
-        "confirmation unless --noinput."
+        "verify; the purge itself becomes an entry of the log (docs/integrity.md). Runs as the "
+        "owner role (DATABASE_OWNER_URL). Asks for confirmation unless --noinput."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -36,6 +37,10 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        with as_owner():
+            self.purge(**options)
+
+    def purge(self, **options: Any) -> None:
         try:
             before = MomentField().clean(options["before"])
         except ValidationError as error:

@@ -1,0 +1,213 @@
+"""The app's runtime role cannot erase what it writes (issue 14, consent.roles).
+
+A session of the runtime role tries, with raw SQL, every way we know to remove or change consent
+records and the log: each is refused. The privileges the migrations grant are checked table by
+table, so a table added later without the right grants fails here.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg2
+import pytest
+from django.core.management import call_command
+from django.db import ProgrammingError, connection, transaction
+from psycopg2 import errors
+from psycopg2 import sql as psql
+
+from consent.purge import PurgeError, oldest_allowed, purge
+from consent.roles import RUNTIME_ROLE, as_owner, check_runtime_role, may_erase, owns_records
+from tests.conftest import RUNTIME_LOGIN
+from tests.factories import make_record
+
+pytestmark = pytest.mark.django_db
+
+RECORDS = "consent_consentrecord"
+EVIDENCE = (
+    RECORDS,
+    "consent_logleaf",
+    "consent_logtile",
+    "consent_logcheckpoint",
+    "consent_cosignature",
+)
+READ_ONLY = ("consent_consentpurge", "django_migrations")
+# A column of each table to UPDATE.
+COLUMN = {
+    RECORDS: "third_party",
+    "consent_logleaf": "hash",
+    "consent_logtile": "root",
+    "consent_logcheckpoint": "note",
+    "consent_cosignature": "line",
+    "consent_consentpurge": "count",
+}
+TEST_LOGIN = "iportalis_test_runtime"
+
+
+def attempts(table: str) -> list[str]:
+    """What a runtime session might try, to make `table` forget."""
+    return [
+        f"DELETE FROM {table}",
+        f"UPDATE {table} SET {COLUMN[table]} = {COLUMN[table]}",
+        f"TRUNCATE {table}",
+        f"TRUNCATE {table} CASCADE",
+        f"ALTER TABLE {table} DISABLE TRIGGER USER",
+        f"ALTER TABLE {table} DISABLE TRIGGER ALL",
+        f"ALTER TABLE {table} OWNER TO {RUNTIME_ROLE}",
+        f"DROP TABLE {table}",
+        f"DROP TABLE {table} CASCADE",
+        f"ALTER TABLE {table} RENAME TO {table}_gone",
+        f"CREATE RULE forget AS ON INSERT TO {table} DO INSTEAD NOTHING",
+        # The escape hatches of the first version, which any session could set.
+        f"SET LOCAL consent.purge = 'on'; DELETE FROM {table}",
+        f"SET LOCAL consent.allow_truncate = 'on'; TRUNCATE {table}",
+        # What only a superuser may do: switch every trigger off for the session.
+        f"SET LOCAL session_replication_role = replica; DELETE FROM {table}",
+    ]
+
+
+@pytest.fixture(scope="module")
+def runtime_login(django_db_setup, django_db_blocker) -> dict[str, Any]:
+    """Return how to log in as a member of the runtime role that owns nothing: the app's own
+    runtime login when the settings name an owner, otherwise one made for the test run."""
+    if RUNTIME_LOGIN:
+        return dict(RUNTIME_LOGIN)
+    password = secrets.token_urlsafe(16)
+    with django_db_blocker.unblock(), as_owner(), connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [TEST_LOGIN])
+        verb = "ALTER" if cursor.fetchone() else "CREATE"
+        cursor.execute(
+            psql.SQL(verb + " ROLE {} LOGIN PASSWORD {}")
+            .format(psql.Identifier(TEST_LOGIN), psql.Literal(password))
+            .as_string(cursor.connection)
+        )
+        cursor.execute(f"GRANT {RUNTIME_ROLE} TO {TEST_LOGIN}")
+    return {
+        **{k: connection.settings_dict.get(k) for k in ("HOST", "PORT")},
+        "USER": TEST_LOGIN,
+        "PASSWORD": password,
+    }
+
+
+@pytest.fixture
+def runtime(runtime_login) -> Iterator[Any]:
+    """Yield a cursor of a new session logged in as the runtime role."""
+    session = psycopg2.connect(
+        dbname=connection.settings_dict["NAME"],
+        user=runtime_login["USER"],
+        password=runtime_login.get("PASSWORD") or None,
+        host=runtime_login.get("HOST") or None,
+        port=runtime_login.get("PORT") or None,
+    )
+    try:
+        with session.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '5s'")  # never wait on the test's own locks
+            session.commit()
+            yield cursor
+    finally:
+        session.close()
+
+
+@pytest.mark.parametrize("table", EVIDENCE + ("consent_consentpurge",))
+def test_the_runtime_role_cannot_remove_or_change_records_or_the_log(runtime, table, figures):
+    refused = 0
+    for attempt in attempts(table):
+        with pytest.raises(psycopg2.Error) as raised:
+            runtime.execute(attempt)
+        runtime.connection.rollback()
+        assert isinstance(raised.value, errors.InsufficientPrivilege | errors.RestrictViolation), (
+            f"{attempt}: {raised.value}"
+        )
+        refused += 1
+    runtime.execute(f"SELECT count(*) FROM {table}")  # it may still read
+    figures("statements refused", refused)
+
+
+def test_the_runtime_role_owns_nothing_and_may_create_nothing(runtime):
+    runtime.execute("SELECT current_user, session_user")
+    ((user, login),) = runtime.fetchall()
+    assert user == login  # a real login, not a role taken and given back
+    runtime.execute(
+        "SELECT count(*) FROM pg_class WHERE pg_has_role(current_user, relowner, 'USAGE')"
+        " AND relnamespace = current_schema()::regnamespace"
+    )
+    assert runtime.fetchone() == (0,)
+    runtime.execute(f"SELECT tableowner FROM pg_tables WHERE tablename = '{RECORDS}'")
+    (owner,) = runtime.fetchone()
+    for attempt in (
+        "CREATE TABLE consent_shadow (id int)",
+        "CREATE FUNCTION consent_forget() RETURNS int LANGUAGE sql AS 'SELECT 1'",
+        f'SET ROLE "{owner}"',
+    ):
+        with pytest.raises(psycopg2.Error):
+            runtime.execute(attempt)
+        runtime.connection.rollback()
+
+
+def test_the_runtime_role_may_read_and_append_the_evidence_and_nothing_more():
+    """The grants, table by table: any table a later migration adds without them fails here."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT c.relname,
+                   array_agg(p.privilege_type ORDER BY p.privilege_type)
+            FROM pg_class c
+            CROSS JOIN unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE',
+                                    'REFERENCES', 'TRIGGER']) AS p(privilege_type)
+            WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'p')
+              AND has_table_privilege(%s, c.oid, p.privilege_type)
+            GROUP BY c.relname
+            """,
+            [RUNTIME_ROLE],
+        )
+        granted = dict(cursor.fetchall())
+        cursor.execute(
+            "SELECT relname FROM pg_class WHERE relkind IN ('r', 'p')"
+            " AND relnamespace = current_schema()::regnamespace"
+        )
+        tables = {name for (name,) in cursor.fetchall()}
+
+    for table in tables:
+        privileges = set(granted.get(table, ()))
+        if table in EVIDENCE:
+            assert privileges == {"SELECT", "INSERT"}, table
+        elif table in READ_ONLY:
+            assert privileges == {"SELECT"}, table
+        else:
+            assert privileges == {"SELECT", "INSERT", "UPDATE", "DELETE"}, table
+
+
+def test_the_app_runs_as_the_runtime_role():
+    make_record()
+
+    assert not may_erase() and not owns_records()
+    assert check_runtime_role(databases=["default"]) == []
+    with (
+        pytest.raises(ProgrammingError, match="permission denied"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(f"DELETE FROM {RECORDS}")
+    with pytest.raises(PurgeError, match="owner role"):
+        purge(oldest_allowed())
+
+
+def test_as_the_owner_the_check_warns_that_the_app_could_erase():
+    with as_owner():
+        assert owns_records()
+        (warning,) = check_runtime_role(databases=["default"])
+    assert warning.id == "consent.W010"
+    assert check_runtime_role(databases=None) == []  # only with --database
+
+
+@pytest.mark.django_db(transaction=True)
+def test_flush_empties_the_tables_as_the_owner():
+    make_record()
+
+    call_command("flush", "--noinput", verbosity=0)
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM {RECORDS}")
+        assert cursor.fetchone() == (0,)
