@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+from collections import Counter
 
 import pytest
 import redis
@@ -15,6 +16,9 @@ REDIS = "redis://127.0.0.1:6379"
 # Figures a test reports ("requests sent", "cases tried", ...), printed at the end of the run so
 # that CI's log holds the numbers the README quotes.
 FIGURES: dict[str, list[str]] = {}
+# The hostile-input suite's totals over every test that sends through its Probe
+# (tests/consent/test_hostile*.py), printed with the figures.
+HOSTILE: Counter[str] = Counter()
 
 
 @pytest.fixture
@@ -42,6 +46,11 @@ def pytest_terminal_summary(terminalreporter):
     if not FIGURES:
         return
     terminalreporter.section("figures")
+    if HOSTILE:
+        terminalreporter.write_line(
+            f"hostile-input suite: {HOSTILE['cases']} cases in {HOSTILE['tests']} tests, "
+            f"{HOSTILE['server_errors']} answered 5xx, {HOSTILE['records']} records written"
+        )
     for test, lines in FIGURES.items():
         terminalreporter.write_line(test)
         for line in lines:

@@ -42,6 +42,7 @@ from consent.state import SALT, Consent
 from consent.unknown import sightings
 from consent.views import API_SURFACES
 from policy.models import PolicyVersion
+from tests.conftest import HOSTILE
 from tests.factories import make_consent_cookie, make_record
 
 pytestmark = pytest.mark.django_db
@@ -153,6 +154,12 @@ def no_rate_limit(settings: Any) -> None:
 def probe(figures: Any) -> Iterator[Probe]:
     probe = Probe()
     yield probe
+    HOSTILE.update(
+        cases=probe.sent,
+        tests=1,
+        server_errors=probe.server_errors,
+        records=probe.unintended_records,
+    )
     figures("cases tried", probe.sent)
     figures("5xx", probe.server_errors)
     figures("records written", probe.unintended_records)
