@@ -347,3 +347,21 @@ def test_enrol_totp_refuses_what_would_not_sign_in_and_replaces_only_when_asked(
     second = TOTPDevice.objects.get()
     assert second.pk != first.pk
     assert second.key != first.key
+
+
+@pytest.mark.parametrize(
+    ("language", "locked", "field"),
+    [
+        ("de", "Zu viele fehlgeschlagene Anmeldungen", "Code aus Ihrer Authenticator-App"),
+        ("fr", "Trop de connexions échouées", "Code de votre application d’authentification"),
+    ],
+)
+def test_the_lockout_and_the_code_field_are_translated(client, settings, language, locked, field):
+    settings.STAFF_TWO_FACTOR_REQUIRED = True
+    user = make_staff()
+    assert field in client.get(LOGIN, HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        response = sign_in(client, user.username, "wrong", HTTP_ACCEPT_LANGUAGE=language)
+
+    assert response.status_code == 429
+    assert locked in response.content.decode()
