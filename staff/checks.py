@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -43,3 +44,21 @@ def check_two_factor_in_production(**kwargs: Any) -> list[CheckMessage]:
             id="staff.W001",
         )
     ]
+
+
+@register()
+def check_lockout(**kwargs: Any) -> list[CheckMessage]:
+    """A lockout without an end locks staff out until someone runs axes_reset."""
+    errors: list[CheckMessage] = []
+    limit = getattr(settings, "AXES_FAILURE_LIMIT", None)
+    if not isinstance(limit, int) or limit < 1:
+        errors.append(Error("AXES_FAILURE_LIMIT must be a positive integer.", id="staff.E002"))
+    cool_off = getattr(settings, "AXES_COOLOFF_TIME", None)
+    if not isinstance(cool_off, timedelta) or cool_off <= timedelta(0):
+        errors.append(
+            Error(
+                "AXES_COOLOFF_TIME must be a positive timedelta (AXES_COOLOFF_MINUTES ≥ 1).",
+                id="staff.E003",
+            )
+        )
+    return errors

@@ -1,10 +1,14 @@
 """Staff sign-in: the lockout after repeated wrong passwords (django-axes), and the TOTP code
 that production asks for (django-otp), for admins and auditors alike."""
 
+import os
 import re
+import subprocess
+import sys
 from base64 import b32decode
 from datetime import timedelta
 from io import StringIO
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -20,6 +24,7 @@ from tests.factories import make_auditor, make_staff
 
 pytestmark = pytest.mark.django_db
 
+BASE_DIR = Path(__file__).resolve().parent.parent
 LOGIN = "/admin/login/"
 PASSWORD = "not-a-real-password"  # tests/factories.py gives its users this one
 LOCKED = "Too many failed sign-ins"
@@ -179,6 +184,21 @@ def test_the_lockout_and_the_login_set_only_necessary_cookies(client, settings, 
     assert set_names, "the session and CSRF cookies at least"
     assert set_names <= necessary_cookies()
     assert not ConsentRecord.objects.exists()
+
+
+@pytest.mark.parametrize("variable", ["AXES_FAILURE_LIMIT", "AXES_COOLOFF_MINUTES"])
+def test_a_lockout_without_a_limit_or_an_end_is_refused_at_start(variable):
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=BASE_DIR,
+        env={**os.environ, variable: "0"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert result.returncode != 0
+    assert ("staff.E002" if variable == "AXES_FAILURE_LIMIT" else "staff.E003") in result.stderr
 
 
 # The second factor ---------------------------------------------------------------------------
