@@ -7,14 +7,16 @@ import subprocess
 import sys
 import time
 import urllib.request
+from base64 import b32decode
 from http.cookies import Morsel, SimpleCookie
 from pathlib import Path
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 import psycopg2
 import pytest
 from django.contrib.auth.hashers import make_password
 from django.db import connection
+from django_otp.oath import TOTP
 
 from consent.log.note import generate_signer
 
@@ -38,23 +40,8 @@ def get(url: str, **headers: str) -> tuple[int, dict[str, str], bytes]:
 
 
 @pytest.fixture
-def production_site(tmp_path):
-    db = connection.settings_dict
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "DJANGO_SETTINGS_MODULE": "iportalis.settings.production",
-        "SECRET_KEY": "production-test-key-that-is-long-and-random-enough-4b1f2c3d5e",
-        "DATABASE_URL": (
-            f"postgres://{db['USER']}@{quote(db['HOST'], safe='')}:{db['PORT']}/{db['NAME']}"
-        ),
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "SECURE_SSL_REDIRECT": "false",
-        "SECURE_PROXY_SSL_HEADER": "HTTP_X_FORWARDED_PROTO",
-        "STATIC_ROOT": str(tmp_path / "static"),
-        "CONSENT_LOG_SIGNING_KEY": str(generate_signer("127.0.0.1/consent-log")),
-        # The test database is shared with the tests that follow: nothing may commit to it.
-        "CONSENT_LOG_INTEGRATOR": "false",
-    }
+def production_site(tmp_path, production_env):
+    env = production_env
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput"],
         cwd=BASE_DIR,
@@ -156,25 +143,69 @@ def committed(sql: str, params: list) -> list[tuple]:
 
 
 @pytest.fixture
-def staff_user():
-    """Return a staff user's name, password and a list for the sessions it opens, all of which
-    are removed afterwards."""
+def production_env(tmp_path):
+    db = connection.settings_dict
+    return {
+        "PATH": "/usr/bin:/bin",
+        "DJANGO_SETTINGS_MODULE": "iportalis.settings.production",
+        "SECRET_KEY": "production-test-key-that-is-long-and-random-enough-4b1f2c3d5e",
+        "DATABASE_URL": (
+            f"postgres://{db['USER']}@{quote(db['HOST'], safe='')}:{db['PORT']}/{db['NAME']}"
+        ),
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "false",
+        "SECURE_PROXY_SSL_HEADER": "HTTP_X_FORWARDED_PROTO",
+        "STATIC_ROOT": str(tmp_path / "static"),
+        "CONSENT_LOG_SIGNING_KEY": str(generate_signer("127.0.0.1/consent-log")),
+        # The test database is shared with the tests that follow: nothing may commit to it.
+        "CONSENT_LOG_INTEGRATOR": "false",
+    }
+
+
+@pytest.fixture
+def staff_user(production_env):
+    """Return a staff user's name, password, the secret of the authenticator enrolled for it
+    with `manage.py enrol_totp` as the README says, and a list for the sessions it opens, all
+    of which are removed afterwards. The user is an auditor."""
     [(user_id,)] = committed(
         "INSERT INTO auth_user (password, is_superuser, username, first_name, last_name, email,"
         " is_staff, is_active, date_joined)"
         " VALUES (%s, false, 'production-staff', '', '', '', true, true, now()) RETURNING id",
         [make_password("production-test-password")],
     )
+    committed(
+        "INSERT INTO auth_user_groups (user_id, group_id)"
+        " SELECT %s, id FROM auth_group WHERE name = 'Auditors'",
+        [user_id],
+    )
     sessions: list[str] = []
-    yield ("production-staff", "production-test-password", sessions)
-    committed("DELETE FROM django_session WHERE session_key = ANY(%s)", [sessions])
-    committed("DELETE FROM auth_user WHERE id = %s", [user_id])
+    try:
+        enrolled = subprocess.run(
+            [sys.executable, "manage.py", "enrol_totp", "production-staff", "--no-qr"],
+            cwd=BASE_DIR,
+            env=production_env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        uri = re.search(r"otpauth://totp/\S+", enrolled.stdout)[0]
+        secret = parse_qs(urlsplit(uri).query)["secret"][0]
+        yield ("production-staff", "production-test-password", secret, sessions)
+    finally:
+        committed("DELETE FROM django_session WHERE session_key = ANY(%s)", [sessions])
+        committed("DELETE FROM otp_totp_totpdevice WHERE user_id = %s", [user_id])
+        committed("DELETE FROM auth_user_groups WHERE user_id = %s", [user_id])
+        committed("DELETE FROM auth_user WHERE id = %s", [user_id])
+
+
+def totp(secret: str) -> str:
+    """Return the code an authenticator app shows for this secret now (RFC 6238)."""
+    return f"{TOTP(b32decode(secret)).token():06d}"
 
 
 def test_production_responses_carry_the_security_headers_and_secure_cookies(
     production_site, staff_user
 ):
-    host = urlsplit(production_site).netloc
     https = {"X-Forwarded-Proto": "https"}  # what the TLS-terminating proxy adds
 
     status, headers, _ = fetch(production_site, "/", https)
@@ -190,12 +221,35 @@ def test_production_responses_carry_the_security_headers_and_secure_cookies(
     # Plain HTTP (no proxy said otherwise) gets no HSTS: browsers ignore it there.
     assert "Strict-Transport-Security" not in fetch(production_site, "/", {})[1]
 
-    # A staff member signs in: the session cookie is as well guarded.
-    _, headers, page = fetch(production_site, "/admin/login/", https)
+    # A staff member signs in with a code from the authenticator: the session cookie is as
+    # well guarded.
+    username, password, secret, sessions = staff_user
+    fields = {"username": username, "password": password, "next": "/audit/statistics/"}
+    status, headers, page = sign_in(production_site, https, fields)
+    assert status == 200, "no code: the form again"
+    assert "Please enter your OTP token." in page
+    assert "sessionid" not in set_cookies(headers)
+
+    status, headers, _ = sign_in(production_site, https, {**fields, "otp_token": totp(secret)})
+
+    assert status == 302, "signed in"
+    assert headers["Location"] == "/audit/statistics/"
+    session = set_cookies(headers)["sessionid"]
+    sessions.append(session.value)
+    assert (session["secure"], session["httponly"], session["samesite"]) == (True, True, "Lax")
+    assert headers["Strict-Transport-Security"].startswith("max-age=31536000")
+    signed_in = {**https, "Cookie": f"sessionid={session.value}"}
+    assert fetch(production_site, "/audit/statistics/", signed_in)[0] == 200
+    assert fetch(production_site, "/admin/", signed_in)[0] == 200
+
+
+def sign_in(site: str, https: dict[str, str], fields: dict[str, str]):
+    """Post the admin's login form as a browser would, with a CSRF token of its own."""
+    host = urlsplit(site).netloc
+    _, headers, page = fetch(site, "/admin/login/", https)
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)[1]
-    username, password, sessions = staff_user
-    status, headers, _ = fetch(
-        production_site,
+    return fetch(
+        site,
         "/admin/login/",
         {
             **https,
@@ -204,11 +258,5 @@ def test_production_responses_carry_the_security_headers_and_secure_cookies(
             "Content-Type": "application/x-www-form-urlencoded",
         },
         method="POST",
-        body=urlencode({"username": username, "password": password, "csrfmiddlewaretoken": token}),
+        body=urlencode({**fields, "csrfmiddlewaretoken": token}),
     )
-
-    assert status == 302, "signed in"
-    session = set_cookies(headers)["sessionid"]
-    sessions.append(session.value)
-    assert (session["secure"], session["httponly"], session["samesite"]) == (True, True, "Lax")
-    assert headers["Strict-Transport-Security"].startswith("max-age=31536000")

