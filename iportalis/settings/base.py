@@ -7,6 +7,7 @@ from pathlib import Path
 
 import django_stubs_ext
 from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from iportalis.env import cache_from_url, env_bool, env_int, env_list
@@ -131,9 +132,17 @@ CONSENT_IP_KEY = os.environ.get("CONSENT_IP_KEY", "")
 CONSENT_MAX_AGE = env_int("CONSENT_MAX_AGE", 60 * 60 * 24 * 365)
 CONSENT_RATE_LIMIT = os.environ.get("CONSENT_RATE_LIMIT", "30/m")
 
-# Behind N proxies that each append to X-Forwarded-For (a load balancer, a TLS terminator), the
-# client's address is the Nth from the right. 0: clients connect directly; the header is ignored.
-TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+# The proxies (a load balancer, a TLS terminator) whose X-Forwarded-For names the client, as
+# addresses or networks, like gunicorn's forwarded_allow_ips; "*": any peer, where nothing else
+# can connect. Empty: clients connect directly, and the header is ignored.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", [])
+if "TRUSTED_PROXY_COUNT" in os.environ:
+    # It believed X-Forwarded-For from any peer; dropping it silently would put every visitor
+    # behind the proxy into one rate limit.
+    raise ImproperlyConfigured(
+        "TRUSTED_PROXY_COUNT is no longer read: name the proxies' addresses or networks in "
+        "TRUSTED_PROXIES instead (e.g. TRUSTED_PROXIES=10.0.0.0/8)."
+    )
 
 # Messages live in the session: a `messages` cookie would be stripped for visitors who refused
 # first-party cookies.
