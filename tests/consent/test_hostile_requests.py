@@ -1,0 +1,124 @@
+"""Hostile requests that once got past a promise of the README (issue 14, items 3, 4, 7 and 8).
+
+Each case goes through `Probe.send` (tests/consent/test_hostile.py), which checks what must
+hold whatever the input and counts the cases for the figures at the end of the run.
+"""
+
+# The `probe` fixture is imported, so every test's parameter of that name redefines it.
+# ruff: noqa: F811
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.apps import apps
+from django.db import connection
+from django.test import AsyncClient, Client
+
+from consent.categories import OPTIONAL
+from consent.models import ConsentRecord
+from consent.seed import seed_registry
+from policy.models import PolicyVersion
+from policy.seed import publish_seed_policy
+from tests.consent.test_hostile import COOKIE, Probe, probe  # noqa: F401
+from tests.consent.test_rate_limit import roomy_address
+from tests.factories import make_consent_cookie
+
+pytestmark = pytest.mark.django_db
+
+DEMO = "/demo/cookies/"
+THIRD_PARTY_COOKIES = ("hubspotutk", "intercom-id-abc", "__hssc")
+THIRD_PARTY_HOSTS = ("js.hs-scripts.com", "widget.intercom.io", "intercomcdn.com", "hubspot")
+CHAT_WIDGET = "demo/chat-widget.js"
+
+
+# A GPC signal whose record cannot be written (item 3) ------------------------------------------
+
+
+def everything_accepted() -> Client:
+    """Return the browser of a visitor who accepted everything before sending GPC, and who still
+    holds the third-party cookies that consent allowed."""
+    client = Client()
+    client.cookies[COOKIE] = make_consent_cookie(*OPTIONAL)
+    for name in THIRD_PARTY_COOKIES:
+        client.cookies[name] = "from-an-earlier-visit"
+    return client
+
+
+def assert_third_party_refused(
+    probe: Probe, client: Client | AsyncClient, headers: dict[str, str] | None = None, **extra: Any
+) -> None:
+    """Visit the pages with Sec-GPC: 1, each writing nothing, and check that no third-party
+    cookie is set, those the browser holds are expired and hidden from the view, no third-party
+    host enters the Content-Security-Policy, and the chat script stays inert."""
+    headers = {"Sec-GPC": "1", **(headers or {})}
+    extra["headers"] = headers
+    demo = probe.get(DEMO, client=client, **extra)
+    assert demo.status_code == 200
+    sent = dict(demo.cookies.items())
+    readable = demo.content.decode().partition('id="readable-cookies"')[2]
+    for name in THIRD_PARTY_COOKIES:
+        assert name in sent and str(sent[name]["max-age"]) == "0", name  # expired, not set
+        assert f"<code>{name}</code>" not in readable, name
+    assert "hubspotutk=8f14" not in demo.get("Set-Cookie", "")
+    assert "_pk_id.1.d3m0" in sent  # first-party consent still stands
+
+    home = probe.get("/", client=client, **extra)
+    page = home.content.decode()
+    policy = home["Content-Security-Policy"]
+    assert not any(host in policy for host in THIRD_PARTY_HOSTS), policy
+    widget = next(line for line in page.splitlines() if CHAT_WIDGET in line)
+    assert 'type="text/plain"' in widget, widget
+
+    state = probe.get("/api/consent/", client=client, **extra).json()
+    assert state["gpc"] is True
+    assert state["choices"]["third-party"] is False
+    assert state["choices"]["first-party"] is True
+
+
+def use_up_the_gpc_limit(probe: Probe, settings: Any) -> str:
+    """Return an address whose GPC records for this hour are used up (by one other browser)."""
+    settings.CONSENT_RATE_LIMIT = "1/h"
+    address = roomy_address(rate="1/h", seconds=120)
+    probe.get("/", HTTP_SEC_GPC="1", REMOTE_ADDR=address, records=1)
+    return address
+
+
+def test_gpc_refuses_third_party_when_the_rate_limit_is_used_up(probe, settings):
+    address = use_up_the_gpc_limit(probe, settings)
+
+    assert_third_party_refused(probe, everything_accepted(), REMOTE_ADDR=address)
+    assert ConsentRecord.objects.filter(event="gpc").count() == 1  # the other browser's
+
+
+def test_gpc_refuses_third_party_when_the_rate_limit_is_used_up_under_asgi(probe, settings):
+    address = use_up_the_gpc_limit(probe, settings)
+    # The test client connects from 127.0.0.1: let it be the proxy that names the client.
+    settings.TRUSTED_PROXIES = ["127.0.0.1"]
+    client = AsyncClient()
+    client.cookies = everything_accepted().cookies
+
+    assert_third_party_refused(probe, client, {"X-Forwarded-For": address})
+
+
+@pytest.fixture
+def read_only_database(transactional_db: None) -> Iterator[None]:
+    """Make every transaction of the app's connection read-only, as on a primary that failed
+    over to a standby: pages still read, and every INSERT fails with a database error."""
+    seed_registry(apps)
+    publish_seed_policy(PolicyVersion)
+    with connection.cursor() as cursor:
+        cursor.execute("SET default_transaction_read_only = on")
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("SET default_transaction_read_only = off")
+
+
+def test_gpc_refuses_third_party_when_the_database_cannot_take_the_record(
+    probe, read_only_database, caplog
+):
+    assert_third_party_refused(probe, everything_accepted())
+
+    assert "Could not record a Global Privacy Control signal" in caplog.text
+    assert "read-only transaction" in caplog.text
