@@ -8,6 +8,7 @@ hold whatever the input and counts the cases for the figures at the end of the r
 # ruff: noqa: F811
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -122,3 +123,95 @@ def test_gpc_refuses_third_party_when_the_database_cannot_take_the_record(
 
     assert "Could not record a Global Privacy Control signal" in caplog.text
     assert "read-only transaction" in caplog.text
+
+
+# The form's `next` (item 4) and its unknown fields (item 8) --------------------------------------
+
+
+def decision(**fields: str) -> dict[str, str]:
+    return {"action": "reject_all", "surface": "banner", "next": "/", **fields}
+
+
+# Not a path on this site: the decision is recorded, `next` ignored, and never a record's path.
+NOT_PATHS = [
+    '=HYPERLINK("https://evil.example/","x")',
+    "+cmd|' /C calc'!A0",
+    "-2+3",
+    "@SUM(1+1)",
+    "cookie-policy/",
+    "?next=//evil.example",
+    "//evil.example/",
+    "/\\evil.example/",
+    "/\x01x",
+    "/\x7fx",
+    "/\x85x",
+    "/\u2028x",
+    "/\ttab",
+    "/\r\nX-Hostile: 1",
+    "\uff0f\uff0fevil.example",
+]
+
+
+def test_a_next_that_is_no_path_is_ignored_and_never_recorded(probe):
+    for next_url in NOT_PATHS:
+        response = probe.post_form(decision(next=next_url), records=1)
+        assert response.status_code == 303, next_url
+        assert response["Location"] == "/cookie-settings/", next_url
+        assert ConsentRecord.objects.latest("id").path == "/cookie-settings/", next_url
+
+
+def test_a_long_landing_url_keeps_its_path_and_drops_its_query(probe):
+    landing = "/cookie-policy/?utm_source=" + "x" * 2500 + "#top"
+
+    response = probe.post_form(decision(next=landing), records=1)
+
+    assert response.status_code == 303
+    assert response["Location"] == "/cookie-policy/"
+    assert ConsentRecord.objects.latest("id").path == "/cookie-policy/"
+
+
+def test_a_next_within_the_bound_keeps_its_query(probe):
+    landing = "/cookie-policy/?utm_source=" + "x" * 1900
+
+    response = probe.post_form(decision(next=landing), records=1)
+
+    assert response["Location"] == landing
+    assert ConsentRecord.objects.latest("id").path == "/cookie-policy/"
+
+
+@pytest.mark.parametrize("path", ["/" + "a" * 2000, "/" + "a" * 2000 + "?q=1", "/\x00"])
+def test_a_path_too_long_alone_or_with_nul_is_a_400(probe, path):
+    assert probe.post_form(decision(next=path)).status_code == 400
+
+
+@pytest.mark.parametrize("path", ["//evil.example/", "/\x01", "/\u2028x", "/" + "a" * 2000])
+def test_the_api_refuses_the_same_paths(probe, path):
+    response = probe.post_json(json.dumps({"action": "accept_all", "path": path}).encode())
+
+    assert response.status_code == 400
+    assert "path must be" in response.json()["error"]
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"advertising": "on"},
+        {"necessary": ""},
+        {"path": "/"},
+        {"choices": "all"},
+        {"ACTION": "accept_all"},
+        {"csrfmiddlewaretoken ": "x"},
+        {"": "x"},
+    ],
+)
+def test_the_form_answers_unknown_fields_with_a_400_as_the_api_does(probe, extra):
+    form_response = probe.post_form({**decision(), **extra})
+    assert form_response.status_code == 400
+    assert "Unknown fields" in form_response.content.decode()
+
+
+def test_the_forms_own_fields_and_the_csrf_token_are_known(probe):
+    fields = {**decision(action="custom"), "first-party": "on", "persistent": "on"}
+    response = probe.post_form({**fields, "csrfmiddlewaretoken": "x" * 64}, records=1)
+
+    assert response.status_code == 303
