@@ -20,7 +20,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import (
+    require_GET,
+    require_http_methods,
+    require_POST,
+    require_safe,
+)
 
 from . import entries
 from .categories import CATEGORIES, NECESSARY, OPTIONAL
@@ -306,7 +311,7 @@ def not_found(message: str) -> HttpResponse:
 
 
 @consent_exempt
-@require_GET
+@require_safe  # HEAD too: a checker may ask whether the resource is there without its body
 def gpc_json(request: HttpRequest) -> JsonResponse:
     """The GPC support resource: https://privacycg.github.io/gpc-spec/#gpc-support-resource."""
     return JsonResponse({"gpc": True, "lastUpdate": GPC_LAST_UPDATE})

@@ -1,4 +1,4 @@
-"""Settle who is asking before anything acts on a request."""
+"""Settle who is asking, and for which host, before anything acts on a request."""
 
 from __future__ import annotations
 
@@ -123,4 +123,27 @@ class ForwardedForMiddleware:
         if client is not None:
             request.META["REMOTE_ADDR"] = str(client)
         # A coroutine from an async get_response is handed on to be awaited by the caller.
+        return self.get_response(request)
+
+
+class AllowedHostMiddleware:
+    """Refuse a request for a host not in ALLOWED_HOSTS (400) before anything acts on it.
+
+    Django checks the Host header only where something asks for it (CommonMiddleware, CSRF), and
+    what runs above those would otherwise act first: the consent middleware would write a GPC
+    record and set a consent cookie for a request that ends in a 400. Put it above every
+    middleware that writes: right after SecurityMiddleware, whose headers the 400 still gets.
+    """
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response: GetResponse) -> None:
+        self.get_response = get_response
+        if iscoroutinefunction(get_response):
+            markcoroutinefunction(self)
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase | Awaitable[HttpResponseBase]:
+        # Raises DisallowedHost, which Django answers with its 400 (and logs as a security event).
+        request.get_host()
         return self.get_response(request)

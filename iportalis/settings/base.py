@@ -39,6 +39,10 @@ MIDDLEWARE = [
     # First, so that everything below sees the client's address: see iportalis/middleware.py.
     "iportalis.middleware.ForwardedForMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Every response, static files and refusals included, gets the header.
+    "django_permissions_policy.PermissionsPolicyMiddleware",
+    # A request for a host not allowed is refused here, before anything below writes for it.
+    "iportalis.middleware.AllowedHostMiddleware",
     # Straight after SecurityMiddleware, as whitenoise asks: static files skip everything below.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Writes the header from the hosts ConsentMiddleware leaves on the response.
@@ -157,6 +161,38 @@ CSRF_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# No page, and nothing a page embeds (the chat, HubSpot), may use these: the site needs none, and
+# the advertising and tracking APIs are refused outright.
+PERMISSIONS_POLICY: dict[str, list[str]] = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "ambient-light-sensor",
+        "autoplay",
+        "bluetooth",
+        "browsing-topics",
+        "camera",
+        "display-capture",
+        "geolocation",
+        "gyroscope",
+        "hid",
+        "idle-detection",
+        "local-fonts",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "private-state-token-issuance",
+        "private-state-token-redemption",
+        "screen-wake-lock",
+        "serial",
+        "shared-storage",
+        "shared-storage-select-url",
+        "usb",
+        "window-management",
+        "xr-spatial-tracking",
+    )
+}
 
 LOGGING = {
     "version": 1,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from django.apps import apps
@@ -18,11 +19,12 @@ from django.db import connection
 from django.test import AsyncClient, Client
 
 from consent.categories import OPTIONAL
-from consent.models import ConsentRecord
+from consent.models import ConsentRecord, UnknownCookie
 from consent.seed import seed_registry
+from consent.unknown import sightings
 from policy.models import PolicyVersion
 from policy.seed import publish_seed_policy
-from tests.consent.test_hostile import COOKIE, Probe, probe  # noqa: F401
+from tests.consent.test_hostile import COOKIE, FORM, HOST, Probe, probe  # noqa: F401
 from tests.consent.test_rate_limit import roomy_address
 from tests.factories import make_consent_cookie
 
@@ -215,3 +217,78 @@ def test_the_forms_own_fields_and_the_csrf_token_are_known(probe):
     response = probe.post_form({**fields, "csrfmiddlewaretoken": "x" * 64}, records=1)
 
     assert response.status_code == 303
+
+
+# Disallowed hosts, headers and methods (item 8) -------------------------------------------------
+
+DISALLOWED_HOSTS = ["evil.example", f"{HOST}.evil.example", f"{HOST}@evil.example", "[::1"]
+
+
+def test_a_request_refused_for_its_host_writes_nothing(probe):
+    """Not a GPC record, not a consent cookie, not an unknown cookie's name: the request ends at
+    the top of the stack (the static file, the policy page and the decision endpoint alike)."""
+    for host in DISALLOWED_HOSTS:
+        for method, path in (("GET", "/"), ("GET", "/cookie-policy/"), ("POST", "/consent/")):
+            response = probe.send(
+                method,
+                path,
+                urlencode(decision()).encode(),
+                FORM,
+                HTTP_HOST=host,
+                HTTP_SEC_GPC="1",
+                HTTP_COOKIE="never_registered_hostile_name=1",
+            )
+            assert response.status_code == 400, (host, path)
+            assert not response.cookies, (host, path)
+    sightings.flush()
+    assert not UnknownCookie.objects.filter(name="never_registered_hostile_name").exists()
+
+
+def test_a_request_refused_for_its_host_writes_nothing_under_asgi(probe):
+    client = AsyncClient()
+    for host in DISALLOWED_HOSTS:
+        response = probe.get("/", client=client, headers={"Host": host, "Sec-GPC": "1"})
+        assert response.status_code == 400, host
+        assert not response.cookies, host
+
+
+def test_an_allowed_host_still_gets_its_gpc_record(probe):
+    probe.get("/", HTTP_HOST=HOST, HTTP_SEC_GPC="1", records=1)
+
+
+POLICY_FEATURES = ("camera", "microphone", "geolocation", "payment", "usb", "browsing-topics")
+
+
+def assert_strict_permissions_policy(response: Any) -> None:
+    policy = response["Permissions-Policy"]
+    features = dict(item.split("=", 1) for item in policy.split(", "))
+    for feature in POLICY_FEATURES:
+        assert features[feature] == "()", (feature, policy)
+    assert set(features.values()) == {"()"}, policy  # nothing granted to anyone
+
+
+def test_every_response_has_a_strict_permissions_policy(probe):
+    cases = [
+        ("GET", "/", {}),
+        ("GET", "/cookie-policy/", {}),
+        ("GET", "/api/consent/", {}),
+        ("GET", "/.well-known/gpc.json", {}),
+        ("GET", "/static/favicon.svg", {}),
+        ("GET", "/favicon.ico", {}),
+        ("GET", "/no-such-page/", {}),
+        ("POST", "/consent/", {}),  # a 400: the form is empty
+        ("PUT", "/api/consent/", {}),
+        ("GET", "/", {"HTTP_HOST": "evil.example"}),  # refused for its host
+    ]
+    for method, path, extra in cases:
+        response = probe.send(method, path, b"", FORM, **extra)
+        assert_strict_permissions_policy(response)
+
+
+def test_head_on_the_gpc_resource_answers_200(probe):
+    for client in (Client(), AsyncClient()):
+        response = probe.send("HEAD", "/.well-known/gpc.json", client=client)
+        assert response.status_code == 200
+        assert response["Content-Type"] == "application/json"
+        assert_strict_permissions_policy(response)
+    assert probe.send("POST", "/.well-known/gpc.json").status_code == 405
