@@ -20,6 +20,7 @@ from django.test import AsyncClient, Client
 
 from consent.categories import OPTIONAL
 from consent.models import ConsentRecord, UnknownCookie
+from consent.records import ip_hmac
 from consent.seed import seed_registry
 from consent.unknown import sightings
 from policy.models import PolicyVersion
@@ -282,6 +283,8 @@ def test_every_response_has_a_strict_permissions_policy(probe):
     ]
     for method, path, extra in cases:
         response = probe.send(method, path, b"", FORM, **extra)
+        if response.streaming:
+            b"".join(response.streaming_content)  # read to the end, which closes the file
         assert_strict_permissions_policy(response)
 
 
@@ -292,3 +295,56 @@ def test_head_on_the_gpc_resource_answers_200(probe):
         assert response["Content-Type"] == "application/json"
         assert_strict_permissions_policy(response)
     assert probe.send("POST", "/.well-known/gpc.json").status_code == 405
+
+
+# Forged client addresses (item 7) ---------------------------------------------------------------
+
+PROXIES = ["10.0.0.0/24", "2001:db8:1::/48"]
+FORGED_FORWARDED_FOR = [
+    "192.0.2.1",
+    "10.0.0.1",  # a trusted proxy's own address
+    "192.0.2.1, 10.0.0.1",
+    "::ffff:10.0.0.1",
+    "2001:db8:1::1",
+    "192.0.2.1, 192.0.2.2, 192.0.2.3, 192.0.2.4",
+    "unknown",
+    "192.0.2.1:443",
+    "[2001:db8::1]",
+    "192.0.2.1\r\nX-Hostile: 1",
+    ",,,,",
+    "1" * 8000,
+]
+
+
+def test_a_client_that_bypasses_the_proxy_cannot_forge_its_address(probe, settings):
+    """Each forged header on a decision: recorded (as intended) under the address the client
+    really connects from, and counted against its own limit."""
+    settings.TRUSTED_PROXIES = PROXIES
+    settings.CONSENT_RATE_LIMIT = "1000/h"
+    attacker = roomy_address(rate="1000/h", seconds=60)
+    for forged in FORGED_FORWARDED_FOR:
+        body = json.dumps({"action": "reject_all"}).encode()
+        response = probe.post_json(
+            body, REMOTE_ADDR=attacker, HTTP_X_FORWARDED_FOR=forged, records=1
+        )
+        assert response.status_code == 201, forged
+        assert ConsentRecord.objects.latest("id").ip_hmac == ip_hmac(attacker), forged
+
+    settings.CONSENT_RATE_LIMIT = f"{len(FORGED_FORWARDED_FOR)}/h"
+    response = probe.post_json(
+        b'{"action": "reject_all"}', REMOTE_ADDR=attacker, HTTP_X_FORWARDED_FOR="192.0.2.99"
+    )
+    assert response.status_code == 429
+
+
+def test_ipv4_mapped_peers_are_each_their_own_client(probe, settings):
+    settings.CONSENT_RATE_LIMIT = "1/h"
+    first = roomy_address(rate="1/h", seconds=60)
+    second = roomy_address(avoid={first}, rate="1/h", seconds=60)
+
+    probe.get("/", HTTP_SEC_GPC="1", REMOTE_ADDR=f"::ffff:{first}", records=1)
+    # Once one IPv4 client on a dual-stack socket had used the /64 up, no other could record.
+    probe.get("/", HTTP_SEC_GPC="1", REMOTE_ADDR=f"::ffff:{second}", records=1)
+
+    hashes = set(ConsentRecord.objects.values_list("ip_hmac", flat=True))
+    assert hashes == {ip_hmac(first), ip_hmac(second)}
