@@ -5,6 +5,8 @@ from typing import Any
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning, register
 
+from iportalis.middleware import ANY_PEER, network_of
+
 from .conf import conf
 from .ratelimit import RATE
 
@@ -52,15 +54,49 @@ def check_settings(**kwargs: Any) -> list[CheckMessage]:
                 id="consent.E004",
             )
         )
-    proxies = getattr(settings, "TRUSTED_PROXY_COUNT", 0)
-    if not isinstance(proxies, int) or isinstance(proxies, bool) or proxies < 0:
-        errors.append(
+    errors.extend(check_trusted_proxies())
+    return errors
+
+
+def check_trusted_proxies() -> list[CheckMessage]:
+    hint = (
+        "TRUSTED_PROXIES lists the addresses or networks of the proxies in front of the app "
+        "that append to X-Forwarded-For, as gunicorn's forwarded_allow_ips does: e.g. "
+        "['10.0.0.0/8', '::1']; '*' only if nothing but the proxies can connect."
+    )
+    if hasattr(settings, "TRUSTED_PROXY_COUNT"):
+        return [
             Error(
-                "TRUSTED_PROXY_COUNT must be a whole number, 0 or more.",
-                hint="The number of proxies in front of the app that append to X-Forwarded-For.",
+                "TRUSTED_PROXY_COUNT is no longer read: it believed X-Forwarded-For from any "
+                "peer. Name the proxies in TRUSTED_PROXIES instead.",
+                hint=hint,
                 id="consent.E005",
             )
-        )
+        ]
+    proxies = getattr(settings, "TRUSTED_PROXIES", [])
+    if not isinstance(proxies, list | tuple) or not all(isinstance(p, str) for p in proxies):
+        return [
+            Error(
+                f"TRUSTED_PROXIES must be a list of addresses or networks, not {proxies!r}.",
+                hint=hint,
+                id="consent.E005",
+            )
+        ]
+    errors: list[CheckMessage] = []
+    for entry in proxies:
+        if entry.strip() == ANY_PEER:
+            continue
+        try:
+            network_of(entry)
+        except ValueError:
+            errors.append(
+                Error(
+                    f"TRUSTED_PROXIES holds {entry!r}, which is no address or network: it "
+                    "trusts nothing.",
+                    hint=hint,
+                    id="consent.E005",
+                )
+            )
     return errors
 
 
@@ -99,8 +135,7 @@ def check_middleware(**kwargs: Any) -> list[CheckMessage]:
 
 @register()
 def check_forwarded_for(**kwargs: Any) -> list[CheckMessage]:
-    proxies = getattr(settings, "TRUSTED_PROXY_COUNT", 0)
-    if not isinstance(proxies, int) or proxies <= 0:
+    if not getattr(settings, "TRUSTED_PROXIES", None):
         return []
     middleware = list(settings.MIDDLEWARE)
     if FORWARDED_FOR_MIDDLEWARE in middleware and (
@@ -110,7 +145,7 @@ def check_forwarded_for(**kwargs: Any) -> list[CheckMessage]:
         return []
     return [
         Warning(
-            f"TRUSTED_PROXY_COUNT is set, but {FORWARDED_FOR_MIDDLEWARE} is not in MIDDLEWARE "
+            f"TRUSTED_PROXIES is set, but {FORWARDED_FOR_MIDDLEWARE} is not in MIDDLEWARE "
             f"above {MIDDLEWARE}.",
             hint="Otherwise records and the rate limit see the proxy's address, not the client's.",
             id="consent.W004",
@@ -122,14 +157,15 @@ def check_forwarded_for(**kwargs: Any) -> list[CheckMessage]:
 def check_behind_proxy(**kwargs: Any) -> list[CheckMessage]:
     if not getattr(settings, "SECURE_PROXY_SSL_HEADER", None):
         return []
-    if getattr(settings, "TRUSTED_PROXY_COUNT", 0):
+    if getattr(settings, "TRUSTED_PROXIES", None):
         return []
     return [
         Warning(
-            "SECURE_PROXY_SSL_HEADER says the site runs behind a proxy, but TRUSTED_PROXY_COUNT "
-            "is 0: every visitor has the proxy's address, so they all share one rate limit and "
+            "SECURE_PROXY_SSL_HEADER says the site runs behind a proxy, but TRUSTED_PROXIES is "
+            "empty: every visitor has the proxy's address, so they all share one rate limit and "
             "one IP hash in the consent records.",
-            hint="Set TRUSTED_PROXY_COUNT to the number of proxies that add X-Forwarded-For.",
+            hint="Set TRUSTED_PROXIES to the addresses or networks of the proxies that add "
+            "X-Forwarded-For (usually what gunicorn's FORWARDED_ALLOW_IPS names).",
             id="consent.W005",
         )
     ]

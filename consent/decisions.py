@@ -51,7 +51,8 @@ def decide(
         chosen = all_refused()
     else:
         chosen = normalise(choices or {})
-    prior = get_state(request).consent
+    state = get_state(request)
+    prior = state.consent
     event = action
     if prior is not None and prior.decided and not prior.is_current():
         # Asked again because the policy changed materially: the values say what was chosen.
@@ -63,7 +64,10 @@ def decide(
         choices=chosen,
         path=path,
         decided=True,
-        gpc_recorded=prior is not None and prior.gpc_recorded,
+        # A choice made while sending the signal is made after it (the banner says that GPC
+        # keeps third-party off), and its record notes the signal: it stands, even when the
+        # signal's own record could not be written.
+        gpc_recorded=state.gpc or (prior is not None and prior.gpc_recorded),
     )
 
 
@@ -79,7 +83,8 @@ def record_gpc(request: HttpRequest) -> Consent | None:
     Third-party is refused from now on, unless the visitor explicitly chooses otherwise later
     (their next decision is recorded after this one, so it wins). Return the consent to store, or
     None when nothing is due, the client's address is over its limit, or the database cannot take
-    the record (the page still renders, and the signal still refuses third-party cookies).
+    the record: the page still renders, and `state_for` still refuses third-party for every
+    request that carries the signal.
     """
     if not gpc_due(request):
         return None

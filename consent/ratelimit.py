@@ -6,7 +6,8 @@ CONSENT_RATE_LIMIT decisions per period, and as many GPC records: a browser that
 windows in the default cache, so with Redis they hold across every process and host; with the
 per-process memory cache, per process. A count costs one round trip to Redis
 (`iportalis.cache.hit`). The address is REMOTE_ADDR, which ForwardedForMiddleware sets to the
-client's behind trusted proxies; IPv6 addresses count per /64, the block one subscriber gets.
+client's behind trusted proxies (TRUSTED_PROXIES); IPv6 addresses count per /64, the block one
+subscriber gets, and IPv4-mapped ones (`::ffff:192.0.2.1`) as the IPv4 address they are.
 
 The limit fails open: when the cache cannot count, the request goes through. An outage of Redis
 must never stop a visitor's choice from being recorded.
@@ -27,6 +28,7 @@ from django.core.cache import caches
 from django.http import HttpRequest, HttpResponseBase
 
 from iportalis.cache import hit
+from iportalis.middleware import ip_of
 
 from .conf import conf
 from .records import ip_hmac
@@ -63,14 +65,13 @@ def parse_rate(rate: str) -> Rate:
 @functools.lru_cache(maxsize=4096)
 def client_of(address: str) -> str:
     """Return what an address counts as: its keyed hash (no raw IP in the cache), per /64 for
-    IPv6, where one subscriber holds a whole block."""
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        pass
-    else:
+    IPv6, where one subscriber holds a whole block. An IPv4-mapped IPv6 address is the IPv4
+    client it maps: all of them are in one /64."""
+    ip = ip_of(address)
+    if ip is not None:
         if ip.version == 6:
-            address = str(ipaddress.ip_network((ip, 64), strict=False).network_address)
+            ip = ipaddress.ip_network((ip, 64), strict=False).network_address
+        address = str(ip)
     return ip_hmac(address)
 
 

@@ -14,7 +14,7 @@ from django.http import HttpRequest, HttpResponseBase
 
 from policy.models import PUBLISHED, latest_material_number
 
-from .categories import CATEGORIES, NECESSARY, all_refused, normalise
+from .categories import CATEGORIES, NECESSARY, THIRD_PARTY, all_refused, normalise
 from .conf import conf
 
 SALT = "iportalis.consent.cookie"
@@ -145,11 +145,21 @@ def read_state(request: HttpRequest) -> ConsentState:
 
 
 def state_for(request: HttpRequest, consent: Consent | None) -> ConsentState:
-    """Return the state a consent gives: nothing but necessary until a current decision."""
+    """Return the state a consent gives: nothing but necessary until a current decision, and
+    no third-party with a GPC signal the consent has not seen.
+
+    A consent that has seen the signal already refuses third-party, unless the visitor chose it
+    since (that choice stands). One that has not may come from before the signal, or the
+    signal's record could not be written (the rate limit, the database): recording the signal
+    is best effort, honouring it is not.
+    """
     current = consent is not None and consent.is_current()
     choices = dict(consent.choices) if consent is not None and current else all_refused()
     choices[NECESSARY] = True
-    return ConsentState(consent, not current, choices, gpc_requested(request))
+    gpc = gpc_requested(request)
+    if gpc and not (consent is not None and consent.gpc_recorded):
+        choices[THIRD_PARTY] = False
+    return ConsentState(consent, not current, choices, gpc)
 
 
 def get_state(request: HttpRequest) -> ConsentState:

@@ -18,17 +18,21 @@ from django.middleware.csrf import REASON_NO_CSRF_COOKIE
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import (
+    require_GET,
+    require_http_methods,
+    require_POST,
+    require_safe,
+)
 
 from . import entries
 from .categories import CATEGORIES, NECESSARY, OPTIONAL
 from .conf import conf
 from .decisions import ACTIONS, NoPolicyError, decide, describe
 from .decorators import consent_exempt
-from .forms import DecisionForm
+from .forms import DecisionForm, is_site_path
 from .integration import RECORD
 from .log import merkle, note
 from .log import store as log_store
@@ -36,7 +40,6 @@ from .models import ConsentRecord, LogLeaf
 from .ratelimit import limit_decisions
 from .receipt import FORMAT as RECEIPT_FORMAT
 from .receipt import promise_text
-from .records import is_storable
 from .registry import get_registry
 from .state import Consent, get_state, store
 
@@ -102,11 +105,7 @@ def decide_form(request: HttpRequest) -> HttpResponseBase:
     form = DecisionForm(request.POST)
     if not form.is_valid():
         return render(request, "consent/bad_decision.html", {"form": form}, status=400)
-    next_url = form.cleaned_data["next"]
-    if not url_has_allowed_host_and_scheme(
-        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        next_url = reverse("consent:settings")
+    next_url = form.cleaned_data["next"] or reverse("consent:settings")
     try:
         consent, _record = decide(
             request,
@@ -184,7 +183,7 @@ def parse_decision(data: Any) -> tuple[str, dict[str, Any]]:
     if surface not in API_SURFACES:
         return _("surface must be one of %(surfaces)s.") % {"surfaces": ", ".join(API_SURFACES)}, {}
     path = data.get("path", "/")
-    if not isinstance(path, str) or not path.startswith("/") or not is_storable(path):
+    if not isinstance(path, str) or not is_site_path(path):
         return _("path must be a path on this site, starting with /."), {}
     return "", {"action": action, "choices": choices, "surface": surface, "path": path}
 
@@ -312,7 +311,7 @@ def not_found(message: str) -> HttpResponse:
 
 
 @consent_exempt
-@require_GET
+@require_safe  # HEAD too: a checker may ask whether the resource is there without its body
 def gpc_json(request: HttpRequest) -> JsonResponse:
     """The GPC support resource: https://privacycg.github.io/gpc-spec/#gpc-support-resource."""
     return JsonResponse({"gpc": True, "lastUpdate": GPC_LAST_UPDATE})
@@ -325,11 +324,7 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
         return api_error(403, _("CSRF check failed: %(reason)s") % {"reason": reason})
     form = DecisionForm(request.POST) if request.path == reverse("consent:decide") else None
     decision = form.cleaned_data if form is not None and form.is_valid() else None
-    back = decision["next"] if decision else ""
-    if not back or not url_has_allowed_host_and_scheme(
-        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        back = reverse("home")
+    back = (decision["next"] if decision else "") or reverse("home")
     context = {
         "decision": decision,
         "chosen": [slug for slug in OPTIONAL if decision and decision.get(slug)],

@@ -1,4 +1,4 @@
-"""ForwardedForMiddleware: the client's address behind TRUSTED_PROXY_COUNT proxies."""
+"""ForwardedForMiddleware: the client's address, believed from the proxies TRUSTED_PROXIES names."""
 
 import json
 
@@ -12,13 +12,15 @@ from consent.models import ConsentRecord
 from consent.records import ip_hmac
 from iportalis.middleware import ForwardedForMiddleware
 from tests.consent.test_rate_limit import LIMIT, roomy_address
+from tests.test_settings import manage
 
 PROXY = "10.0.0.2"
+PROXIES = ["10.0.0.0/24"]
 
 
 def client_address(settings, trusted, forwarded_for=None, remote_addr=PROXY):
     """Return the REMOTE_ADDR a view sees after the middleware."""
-    settings.TRUSTED_PROXY_COUNT = trusted
+    settings.TRUSTED_PROXIES = trusted
     extra = {} if forwarded_for is None else {"HTTP_X_FORWARDED_FOR": forwarded_for}
     request = RequestFactory().get("/", REMOTE_ADDR=remote_addr, **extra)
     seen = []
@@ -34,43 +36,74 @@ def client_address(settings, trusted, forwarded_for=None, remote_addr=PROXY):
 @pytest.mark.parametrize(
     ("trusted", "forwarded_for", "client"),
     [
-        (1, "203.0.113.9", "203.0.113.9"),
-        (1, "203.0.113.9, 198.51.100.4", "198.51.100.4"),  # the left part is the client's word
-        (2, "203.0.113.9, 198.51.100.4, 10.0.0.1", "198.51.100.4"),
-        (2, "198.51.100.4,10.0.0.1", "198.51.100.4"),
-        (1, "2001:db8::1", "2001:db8::1"),
-        (1, "2001:DB8:0:0::1", "2001:db8::1"),
-        (1, " 203.0.113.9 ", "203.0.113.9"),
+        (PROXIES, "203.0.113.9", "203.0.113.9"),
+        (PROXIES, "203.0.113.9, 198.51.100.4", "198.51.100.4"),  # the left is the client's word
+        (PROXIES, "203.0.113.9, 198.51.100.4, 10.0.0.1", "198.51.100.4"),  # two proxies
+        (PROXIES, "198.51.100.4,10.0.0.1", "198.51.100.4"),
+        (PROXIES, "10.0.0.7, 10.0.0.1", "10.0.0.7"),  # every hop a proxy: the farthest
+        ([PROXY], "203.0.113.9", "203.0.113.9"),  # one address
+        (["10.0.0.2/32", "2001:db8::/32"], "203.0.113.9", "203.0.113.9"),
+        (PROXIES, "2001:db8::1", "2001:db8::1"),
+        (PROXIES, "2001:DB8:0:0::1", "2001:db8::1"),
+        (PROXIES, " 203.0.113.9 ", "203.0.113.9"),
+        (PROXIES, "::ffff:203.0.113.9", "203.0.113.9"),  # IPv4-mapped: the IPv4 client
+        (["*"], "203.0.113.9, 198.51.100.4", "198.51.100.4"),  # any peer: still one hop
     ],
 )
-def test_the_client_is_the_nth_address_from_the_right(settings, trusted, forwarded_for, client):
+def test_the_client_is_the_first_address_from_the_right_that_is_no_proxy(
+    settings, trusted, forwarded_for, client
+):
     assert client_address(settings, trusted, forwarded_for) == client
 
 
-def test_without_trusted_proxies_the_header_is_ignored(settings):
-    assert client_address(settings, 0, "203.0.113.9") == PROXY
+@pytest.mark.parametrize(
+    ("trusted", "remote_addr"),
+    [
+        ([], PROXY),  # no proxy trusted: the header is ignored
+        (PROXIES, "203.0.113.50"),  # a client that reached the app directly, past the proxy
+        (PROXIES, "10.0.1.2"),  # next to the proxies' network, not in it
+        (["10.0.0.2/32"], "10.0.0.3"),
+        (["2001:db8::/32"], "2001:db9::1"),
+        (["not an address", "10.0.0.0/33", ""], PROXY),  # trusts nothing (consent.E005)
+    ],
+)
+def test_the_header_of_a_peer_that_is_no_trusted_proxy_is_ignored(settings, trusted, remote_addr):
+    assert client_address(settings, trusted, "192.0.2.66", remote_addr) == remote_addr
 
 
 @pytest.mark.parametrize(
-    ("trusted", "forwarded_for"),
+    ("remote_addr", "trusted", "client"),
     [
-        (1, None),
-        (1, ""),
-        (1, "unknown"),
-        (1, "203.0.113.9, "),
-        (1, "203.0.113.9:4711"),
-        (1, "<script>"),
-        (1, "203.0.113.9, 198.51.100.4 ; drop"),
-        (2, "203.0.113.9"),  # fewer addresses than proxies: the request bypassed one
-        (3, "203.0.113.9, 10.0.0.1"),
+        ("::ffff:203.0.113.9", [], "203.0.113.9"),
+        ("::FFFF:cb00:7109", [], "203.0.113.9"),
+        ("::ffff:10.0.0.2", PROXIES, "192.0.2.66"),  # a proxy on a dual-stack socket
+        ("::ffff:10.0.0.2", ["::ffff:10.0.0.0/120"], "192.0.2.66"),  # named as mapped
+        ("2001:db8::ffff:cb00:7109", [], "2001:db8::ffff:cb00:7109"),  # not mapped
     ],
 )
-def test_a_missing_short_or_garbled_header_leaves_remote_addr(settings, trusted, forwarded_for):
-    assert client_address(settings, trusted, forwarded_for) == PROXY
+def test_ipv4_mapped_addresses_are_read_as_ipv4(settings, remote_addr, trusted, client):
+    assert client_address(settings, trusted, "192.0.2.66", remote_addr) == client
+
+
+def test_a_unix_socket_peer_is_believed_only_with_any_peer_trusted(settings):
+    assert client_address(settings, PROXIES, "192.0.2.66", remote_addr="") == ""
+    assert client_address(settings, ["*"], "192.0.2.66", remote_addr="") == "192.0.2.66"
+
+
+@pytest.mark.parametrize(
+    "forwarded_for",
+    [None, "", "unknown", "203.0.113.9, ", "203.0.113.9:4711", "<script>", "1.2.3.4 ; drop"],
+)
+def test_a_missing_or_garbled_header_leaves_the_proxy(settings, forwarded_for):
+    assert client_address(settings, PROXIES, forwarded_for) == PROXY
+
+
+def test_garbage_left_of_a_proxy_leaves_that_proxy(settings):
+    assert client_address(settings, PROXIES, "garbage, 10.0.0.1") == "10.0.0.1"
 
 
 def test_the_middleware_works_under_asgi_too(settings):
-    settings.TRUSTED_PROXY_COUNT = 1
+    settings.TRUSTED_PROXIES = PROXIES
     request = RequestFactory().get(
         "/", REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR="1.2.3.4, 203.0.113.9"
     )
@@ -86,30 +119,61 @@ def test_the_middleware_works_under_asgi_too(settings):
     assert seen == ["203.0.113.9"]
 
 
+def post_decision(client, remote_addr, forwarded_for):
+    return client.post(
+        "/api/consent/",
+        json.dumps({"action": "reject_all"}),
+        content_type="application/json",
+        REMOTE_ADDR=remote_addr,
+        HTTP_X_FORWARDED_FOR=forwarded_for,
+    )
+
+
 @pytest.mark.django_db
 def test_two_clients_behind_one_proxy_get_their_own_limit_and_ip_hash(client, settings):
-    settings.TRUSTED_PROXY_COUNT = 1
+    settings.TRUSTED_PROXIES = PROXIES
     first = roomy_address()
     second = roomy_address(avoid={first})
 
-    def post(address, forged=""):
-        # The proxy appends the address it saw; the client may have sent a header of its own.
-        return client.post(
-            "/api/consent/",
-            json.dumps({"action": "reject_all"}),
-            content_type="application/json",
-            REMOTE_ADDR=PROXY,
-            HTTP_X_FORWARDED_FOR=f"{forged}{address}",
-        )
-
-    statuses = [post(first, forged=f"192.0.2.{n}, ").status_code for n in range(LIMIT + 1)]
+    # The proxy appends the address it saw; the client may have sent a header of its own.
+    statuses = [
+        post_decision(client, PROXY, f"192.0.2.{n}, {first}").status_code for n in range(LIMIT + 1)
+    ]
 
     assert statuses == [201] * LIMIT + [429]
-    assert post(second).status_code == 201
+    assert post_decision(client, PROXY, second).status_code == 201
     hashes = list(ConsentRecord.objects.values_list("ip_hmac", flat=True))
     assert hashes.count(ip_hmac(first)) == LIMIT
     assert hashes.count(ip_hmac(second)) == 1
     assert ip_hmac(PROXY) not in hashes
+
+
+@pytest.mark.django_db
+def test_a_client_that_reaches_the_app_directly_cannot_pick_its_bucket(client, settings):
+    """The pentest's case: with a proxy configured, a client connecting past it sends a new
+    X-Forwarded-For each time. It keeps its own address, limit and IP hash."""
+    settings.TRUSTED_PROXIES = PROXIES
+    attacker = roomy_address()
+
+    statuses = [
+        post_decision(client, attacker, f"192.0.2.{n}").status_code for n in range(LIMIT + 1)
+    ]
+
+    assert statuses == [201] * LIMIT + [429]
+    assert set(ConsentRecord.objects.values_list("ip_hmac", flat=True)) == {ip_hmac(attacker)}
+
+
+@pytest.mark.django_db
+def test_ipv4_clients_on_a_dual_stack_socket_get_a_limit_each(client, settings):
+    first = roomy_address()
+    second = roomy_address(avoid={first})
+
+    statuses = [post_decision(client, f"::ffff:{first}", "").status_code for _ in range(LIMIT + 1)]
+
+    assert statuses == [201] * LIMIT + [429]
+    assert post_decision(client, f"::ffff:{second}", "").status_code == 201
+    hashes = list(ConsentRecord.objects.values_list("ip_hmac", flat=True))
+    assert hashes.count(ip_hmac(first)) == LIMIT and hashes.count(ip_hmac(second)) == 1
 
 
 def check_ids(settings, **overrides):
@@ -118,9 +182,36 @@ def check_ids(settings, **overrides):
     return {message.id for message in run_checks()}
 
 
-@pytest.mark.parametrize("count", [-1, "2", 1.5, True])
-def test_the_proxy_count_must_be_a_whole_number(settings, count):
-    assert "consent.E005" in check_ids(settings, TRUSTED_PROXY_COUNT=count)
+@pytest.mark.parametrize(
+    "proxies",
+    ["10.0.0.1", 1, [1], ["10.0.0.256"], ["10.0.0.0/33"], ["proxy.internal"], [""], ["10.0.0.1,"]],
+)
+def test_trusted_proxies_must_be_addresses_or_networks(settings, proxies):
+    assert "consent.E005" in check_ids(settings, TRUSTED_PROXIES=proxies)
+
+
+@pytest.mark.parametrize(
+    "proxies", [[], ["10.0.0.1"], ("10.0.0.0/8", "::1", "fd00::/8"), ["*"], [" 10.0.0.1 "]]
+)
+def test_addresses_networks_and_any_peer_pass(settings, proxies):
+    assert "consent.E005" not in check_ids(settings, TRUSTED_PROXIES=proxies)
+
+
+def test_the_proxy_count_is_refused_now(settings):
+    """It believed the header from any peer: a deployment that still sets it is told."""
+    messages = [m for m in run_checks() if m.id == "consent.E005"]
+    assert not messages
+
+    settings.TRUSTED_PROXY_COUNT = 1
+    (message,) = [m for m in run_checks() if m.id == "consent.E005"]
+    assert "TRUSTED_PROXIES" in message.msg and "TRUSTED_PROXIES" in message.hint
+
+
+def test_the_proxy_count_in_the_environment_stops_the_settings():
+    result = manage("check", TRUSTED_PROXY_COUNT="1")
+
+    assert result.returncode != 0
+    assert "TRUSTED_PROXY_COUNT is no longer read" in result.stderr
 
 
 def test_trusted_proxies_need_the_middleware_above_the_consent_middleware(settings):
@@ -129,17 +220,19 @@ def test_trusted_proxies_need_the_middleware_above_the_consent_middleware(settin
     assert project[0] == ours
     without = [m for m in project if m != ours]
     below_consent = [*without, ours]
+    settings.TRUSTED_PROXIES = PROXIES
 
-    assert not {"consent.E005", "consent.W004"} & check_ids(settings, TRUSTED_PROXY_COUNT=2)
+    assert not {"consent.E005", "consent.W004"} & check_ids(settings)
     assert "consent.W004" in check_ids(settings, MIDDLEWARE=without)
     assert "consent.W004" in check_ids(settings, MIDDLEWARE=below_consent)
-    assert "consent.W004" not in check_ids(settings, TRUSTED_PROXY_COUNT=0)
+    assert "consent.W004" not in check_ids(settings, TRUSTED_PROXIES=[])
 
 
-def test_deploy_checks_want_the_proxy_count_behind_a_tls_proxy(settings):
+def test_deploy_checks_want_trusted_proxies_behind_a_tls_proxy(settings):
     settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    settings.TRUSTED_PROXY_COUNT = 0
-    assert "consent.W005" in {m.id for m in run_checks(include_deployment_checks=True)}
+    settings.TRUSTED_PROXIES = []
+    warnings = [m for m in run_checks(include_deployment_checks=True) if m.id == "consent.W005"]
+    assert len(warnings) == 1 and "TRUSTED_PROXIES" in warnings[0].hint
 
-    settings.TRUSTED_PROXY_COUNT = 1
+    settings.TRUSTED_PROXIES = ["10.0.0.1"]
     assert "consent.W005" not in {m.id for m in run_checks(include_deployment_checks=True)}

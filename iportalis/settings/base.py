@@ -8,6 +8,7 @@ from pathlib import Path
 
 import django_stubs_ext
 from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from iportalis.env import cache_from_url, env_bool, env_int, env_list
@@ -43,6 +44,10 @@ MIDDLEWARE = [
     # First, so that everything below sees the client's address: see iportalis/middleware.py.
     "iportalis.middleware.ForwardedForMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Every response, static files and refusals included, gets the header.
+    "django_permissions_policy.PermissionsPolicyMiddleware",
+    # A request for a host not allowed is refused here, before anything below writes for it.
+    "iportalis.middleware.AllowedHostMiddleware",
     # Straight after SecurityMiddleware, as whitenoise asks: static files skip everything below.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Writes the header from the hosts ConsentMiddleware leaves on the response.
@@ -147,9 +152,17 @@ CONSENT_IP_KEY = os.environ.get("CONSENT_IP_KEY", "")
 CONSENT_MAX_AGE = env_int("CONSENT_MAX_AGE", 60 * 60 * 24 * 365)
 CONSENT_RATE_LIMIT = os.environ.get("CONSENT_RATE_LIMIT", "30/m")
 
-# Behind N proxies that each append to X-Forwarded-For (a load balancer, a TLS terminator), the
-# client's address is the Nth from the right. 0: clients connect directly; the header is ignored.
-TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+# The proxies (a load balancer, a TLS terminator) whose X-Forwarded-For names the client, as
+# addresses or networks, like gunicorn's forwarded_allow_ips; "*": any peer, where nothing else
+# can connect. Empty: clients connect directly, and the header is ignored.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", [])
+if "TRUSTED_PROXY_COUNT" in os.environ:
+    # It believed X-Forwarded-For from any peer; dropping it silently would put every visitor
+    # behind the proxy into one rate limit.
+    raise ImproperlyConfigured(
+        "TRUSTED_PROXY_COUNT is no longer read: name the proxies' addresses or networks in "
+        "TRUSTED_PROXIES instead (e.g. TRUSTED_PROXIES=10.0.0.0/8)."
+    )
 
 # Staff sign-in (README, "Signing in"). After AXES_FAILURE_LIMIT wrong passwords for one username
 # from one address (IPv6: one /64), that pair is refused for AXES_COOLOFF_TIME, right password or
@@ -182,6 +195,38 @@ CSRF_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# No page, and nothing a page embeds (the chat, HubSpot), may use these: the site needs none, and
+# the advertising and tracking APIs are refused outright.
+PERMISSIONS_POLICY: dict[str, list[str]] = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "ambient-light-sensor",
+        "autoplay",
+        "bluetooth",
+        "browsing-topics",
+        "camera",
+        "display-capture",
+        "geolocation",
+        "gyroscope",
+        "hid",
+        "idle-detection",
+        "local-fonts",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "private-state-token-issuance",
+        "private-state-token-redemption",
+        "screen-wake-lock",
+        "serial",
+        "shared-storage",
+        "shared-storage-select-url",
+        "usb",
+        "window-management",
+        "xr-spatial-tracking",
+    )
+}
 
 LOGGING = {
     "version": 1,

@@ -834,21 +834,16 @@ def test_a_fuzzed_form_with_a_bad_action_is_a_400(probe, fields, action):
     assert response.status_code == 400
 
 
-def test_the_form_records_only_the_categories_it_knows(probe):
-    """A valid decision (recorded, as intended) carrying switches the form does not have: they are
-    ignored, as an HTML form ignores fields it does not define, and necessary stays on."""
+def test_the_form_refuses_fields_it_does_not_have(probe):
+    """A decision carrying switches the form does not have is a 400, as the API answers unknown
+    fields (issue 14): "necessary" cannot be switched off by leaving it out either."""
     fields = form(action="custom", **{"first-party": "on"})
     extra = {"advertising": "on", "First-Party": "on", "third_party": "on", "necessary": ""}
 
-    response = probe.post_form({**fields, **extra}, records=1)
-
-    assert response.status_code == 303
-    record = ConsentRecord.objects.get()
-    assert record.choices == {
-        **dict.fromkeys(CATEGORIES, False),
-        "necessary": True,
-        "first-party": True,
-    }
+    for name, value in extra.items():
+        response = probe.post_form({**fields, name: value})
+        assert response.status_code == 400, name
+        assert "Unknown fields" in response.content.decode(), name
 
 
 OPEN_REDIRECTS = [

@@ -146,7 +146,7 @@ def test_a_gpc_browser_without_cookies_stops_writing_records_at_the_limit(client
 def test_gpc_records_are_limited_under_asgi_too(async_client, settings):
     # The test client always connects from 127.0.0.1: it is the proxy, and it says who the
     # client is.
-    settings.TRUSTED_PROXY_COUNT = 1
+    settings.TRUSTED_PROXIES = ["127.0.0.1"]
     headers = {"Sec-GPC": "1", "X-Forwarded-For": roomy_address()}
     for _ in range(LIMIT + 3):
         async_client.cookies.clear()

@@ -5,9 +5,11 @@ from unittest import mock
 
 import pytest
 from django.core import signing
+from django.test import RequestFactory
 
 from consent.categories import CATEGORIES
-from consent.state import SALT, Consent
+from consent.state import SALT, Consent, state_for
+from policy.models import PolicyVersion
 
 
 def make_consent(**overrides):
@@ -116,3 +118,29 @@ def test_a_well_signed_cookie_naming_no_real_record_id_is_no_consent(record):
     payload = signing.loads(make_consent().dumps(), salt=SALT)
 
     assert Consent.loads(signing.dumps({**payload, "r": record}, salt=SALT)) is None
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("gpc", "gpc_recorded", "third_party"),
+    [
+        ("", False, True),  # no signal: the consent as given
+        ("1", False, False),  # a signal the consent has not seen (its record may have failed)
+        ("1", True, True),  # seen, and third-party chosen since: that choice stands
+        ("0", False, True),
+    ],
+)
+def test_a_gpc_signal_the_consent_has_not_seen_refuses_third_party(gpc, gpc_recorded, third_party):
+    policy = PolicyVersion.objects.current("en")
+    consent = make_consent(
+        choices=dict.fromkeys(CATEGORIES, True),
+        policy_version=policy.number,
+        gpc_recorded=gpc_recorded,
+    )
+    request = RequestFactory().get("/", HTTP_SEC_GPC=gpc)
+
+    state = state_for(request, consent)
+
+    assert state.choices["third-party"] is third_party
+    assert state.choices["first-party"] is True
+    assert state.gpc is (gpc == "1")

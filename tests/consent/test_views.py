@@ -12,6 +12,7 @@ from consent.log import store
 from consent.models import ConsentRecord
 from consent.state import Consent
 from policy.models import PolicyVersion
+from tests.consent.test_rate_limit import roomy_address
 from tests.factories import make_published
 
 pytestmark = pytest.mark.django_db
@@ -290,6 +291,37 @@ def test_an_explicit_choice_after_gpc_wins(client):
         "gpc",
         "accept_all",
     ]
+
+
+def test_gpc_refuses_third_party_even_when_its_record_cannot_be_written(client, settings):
+    """A consent to everything, given before the signal: the signal's record is over the limit,
+    and third-party is refused all the same."""
+    settings.CONSENT_RATE_LIMIT = "1/h"
+    address = roomy_address(rate="1/h", seconds=60)
+    Client().get("/", HTTP_SEC_GPC="1", REMOTE_ADDR=address)  # another browser used the limit up
+    decide(client, "accept_all")
+
+    state = client.get("/api/consent/", HTTP_SEC_GPC="1", REMOTE_ADDR=address).json()
+
+    assert state["choices"]["third-party"] is False
+    assert state["choices"]["first-party"] is True
+    assert ConsentRecord.objects.filter(event="gpc").count() == 1
+    assert stored(client).choices["third-party"] is True  # what was consented to is kept
+
+
+def test_a_choice_made_while_sending_gpc_stands_when_the_gpc_record_failed(client, settings):
+    settings.CONSENT_RATE_LIMIT = "1/h"
+    address = roomy_address(rate="1/h", seconds=60)
+    Client().get("/", HTTP_SEC_GPC="1", REMOTE_ADDR=address)
+
+    data = {"action": "accept_all", "surface": "banner", "next": "/"}
+    client.post("/consent/", data, HTTP_SEC_GPC="1", REMOTE_ADDR=address)
+    state = client.get("/api/consent/", HTTP_SEC_GPC="1", REMOTE_ADDR=address).json()
+
+    assert state["choices"]["third-party"] is True
+    assert stored(client).gpc_recorded is True
+    record = ConsentRecord.objects.latest("id")
+    assert (record.event, record.gpc, record.third_party) == ("accept_all", True, True)
 
 
 def test_gpc_is_recorded_under_asgi_too(async_client):
