@@ -33,6 +33,7 @@ from django.utils.http import content_disposition_header
 
 from . import entries
 from .categories import CATEGORIES
+from .exportproof import ESCAPED_COLUMNS
 from .integration import PURGE, RECORD
 from .log import merkle, store
 from .log.models import LogCheckpoint, LogLeaf
@@ -130,7 +131,16 @@ def _render(column: str, fmt: str) -> str:
         return f"replace({name}::text, ' ', 'T') || ':00'"
     if column in _BOOLEANS and fmt == "csv":
         return f"{name}::text"  # COPY would write t/f
+    if column in ESCAPED_COLUMNS and fmt == "csv":
+        return f"regexp_replace({name}, {_FORMULA_START}, '''', 'g')"
     return name
+
+
+# consent.exportproof.escape_cell in PostgreSQL's regular expressions (which read \t, \r and \n
+# in a bracket as the characters): an apostrophe goes before each of = + - @ TAB CR LF ' that
+# begins the cell or follows one of , ; TAB CR LF, so that a spreadsheet runs no formula a
+# visitor wrote, whichever separator it splits the line on.
+_FORMULA_START = r"'(^|(?<=[,;\t\r\n]))(?=[=+@\t\r\n''-])'"
 
 
 # The proof ----------------------------------------------------------------------------------
@@ -434,8 +444,19 @@ def _format(rows: Sequence[Sequence[Any]], fmt: str) -> bytes:
     if fmt == "jsonl":
         return "".join(f"{row[0]}\n" for row in rows).encode()
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    plain = csv.writer(buffer, lineterminator="\n")
+    # Python's writer quotes a value that holds its line end (LF) but not a lone CR, which
+    # readers take for the end of a line: every value of a row with one is quoted.
+    quoted = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_ALL)
+    for row in rows:
+        if any("\r" in row[i] for i in _TEXT_INDEXES):
+            quoted.writerow(row)
+        else:
+            plain.writerow(row)
     return buffer.getvalue().encode()
+
+
+_TEXT_INDEXES = [COLUMNS.index(column) for column in ESCAPED_COLUMNS]
 
 
 class ExportResponse(StreamingHttpResponse):

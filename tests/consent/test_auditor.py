@@ -539,3 +539,27 @@ def test_verify_export_proves_an_export_and_catches_a_changed_row(tmp_path, form
     export.write_text(text.replace("reject_all", "accept_all"))  # one record's choice changed
     result = auditor("verify-export", str(export), "--key", key)
     assert_failed(result, "problem(s), listed above")
+
+
+@pytest.mark.django_db
+def test_verify_export_proves_a_csv_whose_hostile_cells_were_escaped(tmp_path):
+    """Cells a spreadsheet would run as formulas carry a leading apostrophe; the tool takes it
+    off again, so the escaped export still proves the records as the log holds them."""
+    from django.core.management import call_command
+
+    from consent.integration import integrate
+    from consent.log import store
+    from tests.factories import make_record
+
+    make_record(user_agent='=HYPERLINK("https://evil.example/","x")', path="/a;@b")
+    make_record(user_agent="'quoted", path="+1\t-2")
+    integrate()
+    export = tmp_path / "consents.csv"
+    call_command("export_consents", format="csv", output=str(export))
+    rows = export.read_bytes().decode()
+    assert "'=HYPERLINK(" in rows and "/a;'@b" in rows and "''quoted" in rows
+
+    result = auditor("verify-export", str(export), "--key", str(store.verifier()))
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.startswith(f"OK {export}")
