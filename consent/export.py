@@ -25,6 +25,7 @@ from datetime import datetime
 from typing import Any, Protocol, cast
 
 from asgiref.sync import sync_to_async
+from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
@@ -98,7 +99,10 @@ def export_sql(
     (`with_index`: and the leaf index beside it, for the proof).
     """
     sources = [source for _column, source in _SOURCES]
-    inner, params = queryset.order_by().values_list(*sources).query.sql_with_params()
+    inner, params = _select(
+        queryset.order_by().values_list(*sources),
+        ConsentRecord.objects.order_by().values_list(*sources),
+    )
     quote = connection.ops.quote_name
     names = ", ".join(quote(column) for column, _source in _SOURCES)
     select = ", ".join(f"{_render(column, fmt)} AS {quote(column)}" for column, _ in _SOURCES)
@@ -116,6 +120,20 @@ def export_sql(
         index = ", e.leaf_index" if with_index else ""
         sql = f"SELECT row_to_json(e)::text{index} FROM ({sql}) AS e"
     return _compose(sql, params)
+
+
+def _select(queryset: QuerySet[Any], unfiltered: QuerySet[Any]) -> tuple[str, Any]:
+    """Return the SQL of a queryset and its parameters.
+
+    Django writes no SQL for filters it knows to match nothing (`none()`, or a number beyond
+    its column's range, as a typed-in filter may hold) and raises EmptyResultSet instead: the
+    same columns then come from no row, and the export is empty rather than a 500.
+    """
+    try:
+        return queryset.query.sql_with_params()
+    except EmptyResultSet:
+        sql, params = unfiltered.query.sql_with_params()
+        return f"{sql} LIMIT 0", params
 
 
 def _compose(sql: str, params: Any) -> str:
@@ -269,7 +287,9 @@ class _ExportedGaps:
 
     def __init__(self, queryset: QuerySet[ConsentRecord], size: int) -> None:
         self.size = size
-        ids, params = queryset.order_by().values("pk").query.sql_with_params()
+        ids, params = _select(
+            queryset.order_by().values("pk"), ConsentRecord.objects.order_by().values("pk")
+        )
         self.sql = _compose(
             f"""
             SELECT index, next, n FROM (

@@ -758,6 +758,48 @@ def test_postgresql_escapes_exactly_as_the_offline_tool_unescapes(text):
     assert escaped == escape_cell(text)
 
 
+# Filters that match nothing, as Django knows without asking the database
+
+
+def test_a_filter_beyond_its_columns_range_exports_nothing_and_verifies(log, tmp_path):
+    for fmt in ("csv", "jsonl"):
+        queryset = ConsentRecord.objects.filter(policy_version__id=2**63)  # no SQL for it
+        path = tmp_path / f"nothing.{fmt}"
+        path.write_bytes(b"".join(export.streaming_response(queryset, fmt, path.name, "/p")))
+
+        check = check_export(path, store.verifier()) if fmt == "jsonl" else None
+        assert len(path.read_text().splitlines()) == 1  # the header, or the proof
+        if check is not None:
+            assert (check.problems, check.rows) == ([], 0)
+
+
+def test_a_proof_of_no_record_when_django_knows_the_filter_matches_none(auditor_client, log):
+    proof = export.proof_response(ConsentRecord.objects.none(), store.latest(), "x.json")
+
+    assert json.loads(b"".join(proof.streaming_content))["records"] == 0
+
+
+@pytest.mark.parametrize(
+    ("url", "query", "message"),
+    [
+        ("/audit/consents.csv", {"policy_version": str(2**31)}, "policy_version: Ensure this"),
+        ("/audit/consents.jsonl", {"policy_version": "9" * 30}, "policy_version: Ensure this"),
+        ("/audit/consents.csv.proof.json", {"size": str(2**63)}, "size: Ensure this value"),
+        ("/audit/consents.csv.proof.json", {"policy_version": str(2**63)}, "policy_version:"),
+    ],
+)
+def test_numbers_beyond_the_columns_are_a_clear_400(auditor_client, log, url, query, message):
+    response = auditor_client.get(url, query)
+
+    assert response.status_code == 400
+    assert message in response.content.decode()
+
+
+def test_the_command_refuses_a_policy_version_beyond_the_column():
+    with pytest.raises(CommandError, match="--policy-version: Ensure this value is less than"):
+        run_export("--policy-version", str(2**31))
+
+
 def test_the_documented_escaping_examples_hold():
     text = DOCS.read_text(encoding="utf-8")
     table = text[text.index("| recorded | in the CSV |") :].split("\n\n")[0]
