@@ -25,6 +25,7 @@ from datetime import datetime
 from typing import Any, Protocol, cast
 
 from asgiref.sync import sync_to_async
+from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
@@ -33,6 +34,7 @@ from django.utils.http import content_disposition_header
 
 from . import entries
 from .categories import CATEGORIES
+from .exportproof import ESCAPED_COLUMNS
 from .integration import PURGE, RECORD
 from .log import merkle, store
 from .log.models import LogCheckpoint, LogLeaf
@@ -97,7 +99,10 @@ def export_sql(
     (`with_index`: and the leaf index beside it, for the proof).
     """
     sources = [source for _column, source in _SOURCES]
-    inner, params = queryset.order_by().values_list(*sources).query.sql_with_params()
+    inner, params = _select(
+        queryset.order_by().values_list(*sources),
+        ConsentRecord.objects.order_by().values_list(*sources),
+    )
     quote = connection.ops.quote_name
     names = ", ".join(quote(column) for column, _source in _SOURCES)
     select = ", ".join(f"{_render(column, fmt)} AS {quote(column)}" for column, _ in _SOURCES)
@@ -117,6 +122,20 @@ def export_sql(
     return _compose(sql, params)
 
 
+def _select(queryset: QuerySet[Any], unfiltered: QuerySet[Any]) -> tuple[str, Any]:
+    """Return the SQL of a queryset and its parameters.
+
+    Django writes no SQL for filters it knows to match nothing (`none()`, or a number beyond
+    its column's range, as a typed-in filter may hold) and raises EmptyResultSet instead: the
+    same columns then come from no row, and the export is empty rather than a 500.
+    """
+    try:
+        return queryset.query.sql_with_params()
+    except EmptyResultSet:
+        sql, params = unfiltered.query.sql_with_params()
+        return f"{sql} LIMIT 0", params
+
+
 def _compose(sql: str, params: Any) -> str:
     operations: Any = connection.ops  # compose_sql() is the PostgreSQL backend's own
     return str(operations.compose_sql(sql, params))
@@ -130,7 +149,16 @@ def _render(column: str, fmt: str) -> str:
         return f"replace({name}::text, ' ', 'T') || ':00'"
     if column in _BOOLEANS and fmt == "csv":
         return f"{name}::text"  # COPY would write t/f
+    if column in ESCAPED_COLUMNS and fmt == "csv":
+        return f"regexp_replace({name}, {_FORMULA_START}, '''', 'g')"
     return name
+
+
+# consent.exportproof.escape_cell in PostgreSQL's regular expressions (which read \t, \r and \n
+# in a bracket as the characters): an apostrophe goes before each of = + - @ TAB CR LF ' that
+# begins the cell or follows one of , ; TAB CR LF, so that a spreadsheet runs no formula a
+# visitor wrote, whichever separator it splits the line on.
+_FORMULA_START = r"'(^|(?<=[,;\t\r\n]))(?=[=+@\t\r\n''-])'"
 
 
 # The proof ----------------------------------------------------------------------------------
@@ -259,7 +287,9 @@ class _ExportedGaps:
 
     def __init__(self, queryset: QuerySet[ConsentRecord], size: int) -> None:
         self.size = size
-        ids, params = queryset.order_by().values("pk").query.sql_with_params()
+        ids, params = _select(
+            queryset.order_by().values("pk"), ConsentRecord.objects.order_by().values("pk")
+        )
         self.sql = _compose(
             f"""
             SELECT index, next, n FROM (
@@ -434,8 +464,19 @@ def _format(rows: Sequence[Sequence[Any]], fmt: str) -> bytes:
     if fmt == "jsonl":
         return "".join(f"{row[0]}\n" for row in rows).encode()
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    plain = csv.writer(buffer, lineterminator="\n")
+    # Python's writer quotes a value that holds its line end (LF) but not a lone CR, which
+    # readers take for the end of a line: every value of a row with one is quoted.
+    quoted = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_ALL)
+    for row in rows:
+        if any("\r" in row[i] for i in _TEXT_INDEXES):
+            quoted.writerow(row)
+        else:
+            plain.writerow(row)
     return buffer.getvalue().encode()
+
+
+_TEXT_INDEXES = [COLUMNS.index(column) for column in ESCAPED_COLUMNS]
 
 
 class ExportResponse(StreamingHttpResponse):

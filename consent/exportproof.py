@@ -6,7 +6,8 @@ every row with a leaf index, its entry is rebuilt from its columns and hashed; t
 proof's purge entry and the hashes of the subtrees the export leaves out must make the root that
 the proof's checkpoint signs. So an edited, removed, added or renumbered row breaks the root,
 and rows must come in ID order, as exported. The leaf indexes listed as purged must be exactly
-those the signed purge entry committed to.
+those the signed purge entry committed to. A CSV's text cells are read back unescaped first
+(`unescape_cell`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import csv
 import hashlib
 import io
 import json
+import re
 import zipfile
 from array import array
 from collections.abc import Iterable, Iterator
@@ -30,6 +32,34 @@ from .log import merkle, note
 PROOF_FORMAT = "iportalis-consent-export-proof/1"
 PROOF_SUFFIX = ".proof.json"
 MAX_LISTED = 50
+
+# The CSV columns whose text a visitor sends (the others hold numbers, booleans, times, UUIDs,
+# hex and fixed names, which begin with none of the characters below).
+ESCAPED_COLUMNS = ("language", "path", "user_agent")
+# A spreadsheet runs a cell that begins with one of these as a formula (OWASP's CSV injection
+# list, with LF and the apostrophe itself, so that escaping can be undone)...
+FORMULA_STARTS = "=+-@\t\r\n'"
+# ... and starts a cell after each of these, if it splits lines on another separator than
+# the comma (a semicolon in German or French Excel, a tab) or ignores the quotes.
+CELL_BREAKS = ",;\t\r\n"
+_ESCAPE = re.compile(rf"(?:^|(?<=[{CELL_BREAKS}]))(?=[{re.escape(FORMULA_STARTS)}])")
+_UNESCAPE = re.compile(rf"(?:^|(?<=[{CELL_BREAKS}]))'")
+
+
+def escape_cell(text: str) -> str:
+    """Return a CSV cell's text with an apostrophe before each character of FORMULA_STARTS
+    that begins it or follows one of CELL_BREAKS: no part of it can start a formula.
+
+    The apostrophe is one of FORMULA_STARTS, so an apostrophe at such a place is always one
+    escaping added, and `unescape_cell` removes exactly those.
+    """
+    return _ESCAPE.sub("'", text)
+
+
+def unescape_cell(text: str) -> str:
+    """Return the text `escape_cell` was given: without each apostrophe that begins the cell
+    or follows one of CELL_BREAKS."""
+    return _UNESCAPE.sub("", text)
 
 
 @dataclass
@@ -250,7 +280,12 @@ def _open(path: Path, files: ExitStack) -> tuple[Iterable[dict[str, Any]], Any]:
 
 
 def _rows(text: Any) -> Iterator[dict[str, Any]]:
-    yield from csv.DictReader(text)
+    """Yield the rows of a CSV export, their text cells unescaped."""
+    for row in csv.DictReader(text):
+        for column in ESCAPED_COLUMNS:
+            if isinstance(row.get(column), str):
+                row[column] = unescape_cell(row[column])
+        yield row
 
 
 class _JsonLines:

@@ -132,17 +132,27 @@ class TimeRangeForm(forms.Form):
         return cleaned
 
 
+# The largest numbers the columns hold (PostgreSQL's integer and bigint): a number typed in
+# beyond them is a clear 400, not a query that cannot run.
+MAX_INTEGER = 2**31 - 1
+MAX_BIGINT = 2**63 - 1
+
+
 class ExportForm(TimeRangeForm):
     """What an export may be narrowed to, besides its period."""
 
     consent_id = forms.UUIDField(label=_("Consent ID"), required=False)
-    policy_version = forms.IntegerField(label=_("Policy version"), required=False, min_value=1)
+    policy_version = forms.IntegerField(
+        label=_("Policy version"), required=False, min_value=1, max_value=MAX_INTEGER
+    )
 
 
 class ExportProofForm(ExportForm):
     """An export's filters, and the size of the checkpoint its proof is against."""
 
-    size = forms.IntegerField(label=_("Checkpoint size"), required=False, min_value=0)
+    size = forms.IntegerField(
+        label=_("Checkpoint size"), required=False, min_value=0, max_value=MAX_BIGINT
+    )
 
 
 class VerifyForm(forms.Form):

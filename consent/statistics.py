@@ -23,6 +23,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.cache import never_cache
 
 from policy.models import PolicyVersion
 
@@ -50,6 +51,8 @@ CATEGORY_NAMES = {
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 20 * 366
+# The periods after the last day shown must be dates too (a month, a week and a day later).
+LAST_DAY = datetime.date(9999, 11, 30)
 
 
 def field_of(slug: str) -> str:
@@ -362,7 +365,7 @@ class StatisticsForm(forms.Form):
         defaults = self.defaults()
         start = cleaned.get("start") or defaults["start"]
         end = cleaned.get("end") or defaults["end"]
-        if end == datetime.date.max:
+        if end > LAST_DAY:
             raise forms.ValidationError(_("Choose an earlier end date."))
         if start > end:
             raise forms.ValidationError(_("The start date must not be after the end date."))
@@ -376,6 +379,7 @@ def table_rows(periods: Sequence[Period]) -> Iterator[tuple[datetime.date, list[
         yield period.start, [period.count(e) for e in EVENT_COLOURS], period.total
 
 
+@never_cache  # the figures of a day: no cache keeps them for the next reader
 @staff_member_required
 @permission_required("consent.view_statistics", raise_exception=True)
 def statistics_view(request: HttpRequest) -> HttpResponse:

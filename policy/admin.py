@@ -5,6 +5,8 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -43,6 +45,17 @@ class DraftChanges:
         return (self.published.number or 0) + 1 if self.published else 1
 
 
+class PolicyVersionChangeList(ChangeList):
+    def get_filters(self, request: HttpRequest) -> Any:
+        try:
+            return super().get_filters(request)
+        except OverflowError as error:
+            # Django answers a date hierarchy's impossible date (?effective_date__month=13) with
+            # its "invalid filter" redirect, but lets one too large for a C long (a year of 20
+            # digits) escape as a 500.
+            raise IncorrectLookupParameters(error) from error
+
+
 @admin.register(PolicyVersion)
 class PolicyVersionAdmin(admin.ModelAdmin[PolicyVersion]):
     """Drafts are edited here; published versions are shown read-only and changed by cloning.
@@ -75,6 +88,9 @@ class PolicyVersionAdmin(admin.ModelAdmin[PolicyVersion]):
         if obj is not None and obj.is_published:
             return False
         return super().has_change_permission(request, obj)
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return PolicyVersionChangeList
 
     def has_delete_permission(self, request: HttpRequest, obj: PolicyVersion | None = None) -> bool:
         if obj is not None and obj.is_published:

@@ -85,7 +85,7 @@ class DateRangeFilter(admin.FieldListFilter):
         start, end = self.day(self.start_param), self.day(self.end_param)
         if start is not None:
             queryset = queryset.filter(**{self.start_param: start_of(start)})
-        if end is not None:
+        if end is not None and end < datetime.date.max:  # up to the last day: no bound
             lt = f"{self.field_path}__lt"
             queryset = queryset.filter(**{lt: start_of(end + datetime.timedelta(days=1))})
         return queryset

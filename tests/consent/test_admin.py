@@ -452,3 +452,37 @@ def test_the_admin_index_names_the_categories_and_hides_the_unused_log(admin_cli
     assert "Cookie categories" in page
     assert "/admin/cookie_consent/cookiegroup/" in page
     assert "/admin/cookie_consent/logitem/" not in page
+
+
+@pytest.mark.parametrize(
+    "query",
+    [f"policy_version__id__exact={2**63}", f"q={2**63}", "q=not-a-consent-id"],
+)
+@pytest.mark.parametrize("action", ["export_csv", "export_jsonl"])
+def test_exporting_a_filter_that_matches_nothing_gives_an_empty_export(admin_client, query, action):
+    """Django knows these match no row and writes no SQL for them: the export is empty."""
+    record = make_record()
+
+    response = admin_client.post(
+        f"{RECORDS}?{query}",
+        {"action": action, "select_across": "1", "_selected_action": [record.pk], "index": 0},
+    )
+
+    assert response.status_code == 200
+    content = b"".join(response.streaming_content)
+    if action == "export_csv":
+        archive = zipfile.ZipFile(io.BytesIO(content))
+        assert archive.read(archive.namelist()[0]).decode().count("\n") == 1  # the header
+        assert json.loads(archive.read(archive.namelist()[1]))["records"] == 0
+    else:
+        (proof,) = content.decode().splitlines()
+        assert json.loads(proof)["records"] == 0
+
+
+def test_records_up_to_the_last_day_a_date_can_name_are_all_records(admin_client):
+    record = make_record()
+
+    response = admin_client.get(RECORDS, {"created_at__lte": "9999-12-31"})
+
+    assert response.status_code == 200
+    assert f"{RECORDS}{record.pk}/change/" in response.content.decode()

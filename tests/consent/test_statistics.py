@@ -114,6 +114,8 @@ def test_long_ranges_are_counted_per_week_or_month(auditor_client, start, end, h
         ({"end": "yesterday"}, "Enter a valid date."),
         ({"start": "2026-03-10", "end": "2026-03-01"}, "must not be after the end date"),
         ({"start": "0001-01-01", "end": "9999-12-31"}, "Choose an earlier end date."),
+        ({"start": "9990-01-01", "end": "9999-12-30"}, "Choose an earlier end date."),
+        ({"start": "9999-12-01", "end": "9999-12-01"}, "Choose an earlier end date."),
         ({"start": "1990-01-01", "end": "2026-01-01"}, "at most 20 years"),
     ],
 )
@@ -146,3 +148,22 @@ def test_statistics_need_the_permission(client):
     assert client.get(URL).status_code == 403
     client.force_login(make_staff("consent.view_statistics", username="analyst"))
     assert client.get(URL).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [("9990-01-01", "9999-11-30"), ("9998-01-01", "9999-11-30"), ("9999-11-30",) * 2],
+)
+def test_the_last_months_a_date_can_name_are_counted(auditor_client, start, end):
+    response = auditor_client.get(URL, {"start": start, "end": end})
+
+    assert response.status_code == 200
+    assert '<svg class="chart"' in response.content.decode()
+
+
+@pytest.mark.parametrize("params", [{}, {"start": "2026-03-01"}, {"start": "soon"}])
+def test_the_statistics_are_never_kept_in_a_cache(auditor_client, params):
+    response = auditor_client.get(URL, params)
+
+    assert "no-store" in response["Cache-Control"]
+    assert "private" in response["Cache-Control"]

@@ -257,3 +257,24 @@ def test_staff_who_may_not_add_cannot_clone(client):
     assert "/clone/" not in page
     assert client.post(f"{CHANGELIST}{seed.pk}/clone/").status_code == 403
     assert not PolicyVersion.objects.drafts().exists()
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"effective_date__year": "9" * 30},
+        {"effective_date__year": str(2**63)},
+        {"effective_date__year": "2026", "effective_date__month": str(2**63)},
+        {
+            "effective_date__year": "2026",
+            "effective_date__month": "1",
+            "effective_date__day": "9" * 20,
+        },
+        {"effective_date__year": "2026", "effective_date__month": "13"},
+    ],
+)
+def test_a_date_hierarchy_date_out_of_range_is_the_invalid_filter_page(admin_client, query):
+    response = admin_client.get(CHANGELIST, query)
+
+    assert response.status_code == 302
+    assert response["Location"] == f"{CHANGELIST}?e=1"
