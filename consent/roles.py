@@ -87,9 +87,11 @@ def may_erase(using: str = DEFAULT_DB_ALIAS) -> bool:
 
 
 def _ask(condition: str, using: str) -> bool:
+    # No row before the records' table exists (`migrate` runs the checks first).
     with connections[using].cursor() as cursor:
         cursor.execute(
-            f"SELECT {condition} FROM pg_class c WHERE c.oid = 'consent_consentrecord'::regclass"
+            f"SELECT {condition} FROM pg_class c"
+            " WHERE c.oid = to_regclass('consent_consentrecord')"
         )
         row = cursor.fetchone()
     return bool(row and row[0])

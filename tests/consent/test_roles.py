@@ -215,3 +215,12 @@ def test_flush_empties_the_tables_as_the_owner():
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT count(*) FROM {RECORDS}")
         assert cursor.fetchone() == (0,)
+
+
+def test_the_check_passes_on_a_database_not_migrated_yet(django_db_blocker):
+    """`migrate` runs the database checks before it creates the records' table."""
+    with as_owner(), connection.cursor() as cursor:
+        cursor.execute("CREATE SCHEMA empty_schema")
+        cursor.execute("SET LOCAL search_path = empty_schema")
+        assert check_runtime_role(databases=["default"]) == []
+        assert not may_erase()
