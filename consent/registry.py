@@ -68,6 +68,7 @@ class Registry:
     _exact: dict[str, KnownCookie] = field(default_factory=dict, compare=False, repr=False)
     _patterns: tuple[KnownCookie, ...] = field(default=(), compare=False, repr=False)
     _matcher: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
+    _found: dict[str, KnownCookie | None] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         # Built once per snapshot, so that finding a name costs the same with 3 or 3,000 entries.
@@ -89,9 +90,18 @@ class Registry:
         exact = self._exact.get(name)
         if exact is not None or self._matcher is None:
             return exact
+        # Expiring a refused cookie asks for its path and domain on every response that expires
+        # it: the alternation of every pattern runs once per name and snapshot.
+        try:
+            return self._found[name]
+        except KeyError:
+            pass
         match = self._matcher.match(name)
         # Each pattern is one capturing group of the alternation; the one that matched is last.
-        return None if match is None else self._patterns[(match.lastindex or 1) - 1]
+        found = None if match is None else self._patterns[(match.lastindex or 1) - 1]
+        if remembered(self._found, name):
+            self._found[name] = found
+        return found
 
     def party_of(self, name: str) -> str:
         """Return a cookie's party; a name the registry does not know counts as first-party.
@@ -116,7 +126,7 @@ class Registry:
             answer = (known.party, True)
         else:
             answer = (FIRST_PARTY, False)
-        if len(self._parties) < MAX_REMEMBERED_NAMES and len(name) <= MAX_REMEMBERED_NAME_LENGTH:
+        if remembered(self._parties, name):
             self._parties[name] = answer
         return answer
 
@@ -135,6 +145,11 @@ class Registry:
         hosts = tuple(h for party in PARTIES if choices[party] for h in self.hosts.get(party, ()))
         rules = self._rules[key] = Rules(kept, hosts)  # at most 2**5 keys
         return rules
+
+
+def remembered(memo: dict[str, Any], name: str) -> bool:
+    """Return whether a memo of names has room for this one."""
+    return len(memo) < MAX_REMEMBERED_NAMES and len(name) <= MAX_REMEMBERED_NAME_LENGTH
 
 
 def compile_patterns(patterns: Iterable[str]) -> re.Pattern[str] | None:
