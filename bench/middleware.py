@@ -264,6 +264,16 @@ def grow_registry(size: int = REGISTRY_SIZE) -> None:
     REGISTRY.clear_local()
 
 
+def shrink_registry() -> None:
+    """Remove what grow_registry added (an earlier run's), so the first scenarios see the seed."""
+    from consent.models import RegisteredCookie
+    from consent.registry import REGISTRY
+
+    for cookie in RegisteredCookie.objects.filter(name__startswith=VENDOR):
+        cookie.delete()  # one by one: django-cookie-consent clears its cache on each delete
+    REGISTRY.clear_local()
+
+
 def refused_vendor_cookies(count: int) -> tuple[list[str], list[str]]:
     """Return third-party names of the grown registry: `count` registered exactly, `count`
     matched by patterns only (the last ones in the registry's order, the costliest to find)."""
@@ -608,6 +618,7 @@ def main() -> None:
     django.setup()
     call_command("migrate", interactive=False, verbosity=0)
     register_their_cookie()
+    shrink_registry()
 
     configure()
     variants = build_variants()
