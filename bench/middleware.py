@@ -12,7 +12,12 @@ HttpResponse: no template, no database) through the project's whole middleware s
 Each handler is called directly with a WSGI environ built per request, in three scenarios: a
 returning visitor (both consent cookies, csrftoken, Matomo's two cookies and a refused HubSpot
 cookie, which both middlewares expire), the same visitor once the browser has dropped that
-cookie, and a first visit (no cookies). The variants take turns, in several rounds, so drift on
+cookie, and a first visit (no cookies). Then the registry grows to REGISTRY_SIZE cookies (a third
+of them patterns), as a site with many vendors has it, for three more: a visitor who refused
+third-party and still sends 20 such cookies (ten registered names, ten names of patterns: theirs
+knows no patterns, so it expires ten), a visitor who accepted everything whose Cookie header
+changes on every page (HubSpot's __hssc counts the pages of a visit), and that visitor with the
+same header every time. The variants take turns, in several rounds, so drift on
 the machine does not favour one; each variant's figure is the CPU time of its median round (the
 best round is shown too, and wall/CPU says how much other processes got in the way). Overheads
 are per-request time over (a): the goal is ours <= 10% of (a), and ours <= one tenth of theirs.
@@ -35,6 +40,7 @@ import cProfile
 import datetime
 import gc
 import io
+import itertools
 import math
 import os
 import platform
@@ -61,6 +67,8 @@ PAGE = "/plain/"
 BODY = b"<!doctype html><title>Plain</title><h1>A plain page</h1><p>Nothing to see here.</p>\n"
 GOAL_OVER_BASELINE = 0.10
 GOAL_OVER_THEIRS = 0.10
+REGISTRY_SIZE = 300
+VENDOR = "vendor"  # the names the grown registry adds: vendor017_id, vendor042_*
 
 Environ = dict[str, Any]
 
@@ -103,6 +111,8 @@ class Scenario:
     cookie_header: str
     # What each variant must expire: the proof that all three serve the same page fairly.
     expected_deletions: dict[str, set[str]]
+    # A cookie whose value changes on every request (a page counter), appended to the header.
+    changing: str = ""
 
     def environ_factory(self) -> Callable[[], Environ]:
         base: Environ = {
@@ -127,6 +137,17 @@ class Scenario:
         }
         if self.cookie_header:
             base["HTTP_COOKIE"] = self.cookie_header
+        if self.changing:
+            pages = itertools.count(1)
+            prefix = f"{self.cookie_header}; {self.changing}=5e3a0c2f.".lstrip("; ")
+
+            def make_changing() -> Environ:
+                environ = base.copy()
+                environ["HTTP_COOKIE"] = f"{prefix}{next(pages)}.1764064800000"
+                environ["wsgi.input"] = io.BytesIO()
+                return environ
+
+            return make_changing
 
         def make() -> Environ:
             environ = base.copy()
@@ -214,6 +235,59 @@ def register_their_cookie() -> None:
     REGISTRY.clear_local()
 
 
+def grow_registry(size: int = REGISTRY_SIZE) -> None:
+    """Register vendors' cookies until the registry holds `size`, a third of them patterns, in
+    the three party categories in turn (each vendor's names apart from every other's)."""
+    from cookie_consent.models import Cookie, CookieGroup
+
+    from consent.categories import PARTIES
+    from consent.models import RegisteredCookie
+    from consent.registry import REGISTRY
+
+    groups = [CookieGroup.objects.get(varname=slug) for slug in PARTIES]
+    cookies = list(Cookie.objects.values_list("name", flat=True))
+    patterns = sum("*" in name for name in cookies)
+    vendor = 0
+    while len(cookies) < size:
+        pattern = patterns < size // 3
+        name = f"{VENDOR}{vendor:03d}_" + ("*" if pattern else "id")
+        if name not in cookies:
+            RegisteredCookie.objects.create(
+                name=name,
+                cookiegroup=groups[vendor % len(groups)],
+                description="A vendor's cookie.",
+                duration="1 year",
+            )
+            cookies.append(name)
+            patterns += pattern
+        vendor += 1
+    REGISTRY.clear_local()
+
+
+def shrink_registry() -> None:
+    """Remove what grow_registry added (an earlier run's), so the first scenarios see the seed."""
+    from consent.models import RegisteredCookie
+    from consent.registry import REGISTRY
+
+    for cookie in RegisteredCookie.objects.filter(name__startswith=VENDOR):
+        cookie.delete()  # one by one: django-cookie-consent clears its cache on each delete
+    REGISTRY.clear_local()
+
+
+def refused_vendor_cookies(count: int) -> tuple[list[str], list[str]]:
+    """Return third-party names of the grown registry: `count` registered exactly, `count`
+    matched by patterns only (the last ones in the registry's order, the costliest to find)."""
+    from consent.categories import THIRD_PARTY
+    from consent.registry import get_registry
+
+    third = [c.name for c in get_registry().cookies if c.party == THIRD_PARTY]
+    exact = [name for name in third if name.startswith(VENDOR) and "*" not in name]
+    patterns = [name for name in third if name.startswith(VENDOR) and "*" in name]
+    if len(exact) < count or len(patterns) < count:
+        raise SystemExit(f"The grown registry has too few third-party vendor cookies: {third}")
+    return exact[-count:], [name.replace("*", "abc") for name in patterns[-count:]]
+
+
 def build_scenarios() -> list[Scenario]:
     from cookie_consent.cache import all_cookie_groups
     from cookie_consent.conf import settings as their_settings
@@ -230,20 +304,24 @@ def build_scenarios() -> list[Scenario]:
     policy = PolicyVersion.objects.current("en")
     if policy is None or policy.number is None:
         raise SystemExit("No published policy in English: did the migrations load the seed?")
-    ours = Consent(
-        consent_id=uuid.uuid4(),
-        choices={
-            NECESSARY: True,
-            FIRST_PARTY: True,
-            THIRD_PARTY: False,
-            SESSION: True,
-            PERSISTENT: True,
-        },
-        policy_version=policy.number,
-        policy_language="en",
-        given_at=datetime.datetime.now(tz=datetime.UTC),
-        decided=True,
-    ).dumps()
+    number = policy.number
+
+    def ours(*, third_party: bool) -> str:
+        return Consent(
+            consent_id=uuid.uuid4(),
+            choices={
+                NECESSARY: True,
+                FIRST_PARTY: True,
+                THIRD_PARTY: third_party,
+                SESSION: True,
+                PERSISTENT: True,
+            },
+            policy_version=number,
+            policy_language="en",
+            given_at=datetime.datetime.now(tz=datetime.UTC),
+            decided=True,
+        ).dumps()
+
     # Their value, as their processor writes it: each optional group's version, or the decline.
     decline = cookie_consent_settings.COOKIE_CONSENT_DECLINE
     groups = all_cookie_groups()
@@ -256,7 +334,7 @@ def build_scenarios() -> list[Scenario]:
         }
     )
     cookies = [
-        (conf.CONSENT_COOKIE_NAME, ours),
+        (conf.CONSENT_COOKIE_NAME, ours(third_party=False)),
         # A browser sends back what Set-Cookie gave it: their value needs quoting ("=" and "|").
         (cookie_consent_settings.COOKIE_CONSENT_NAME, f'"{theirs}"'),
         ("csrftoken", "b3Kq9XfG2mZpL7vT1wYc8RsNd4HjUe0A"),
@@ -279,6 +357,79 @@ def build_scenarios() -> list[Scenario]:
             {"a": set(), "b": set(), "c": set()},
         ),
         Scenario("first", "first visit (no cookies)", "", {"a": set(), "b": set(), "c": set()}),
+    ]
+
+
+def build_grown_scenarios() -> list[Scenario]:
+    """Return the scenarios of a registry grown to REGISTRY_SIZE cookies."""
+    from cookie_consent.conf import settings as their_settings
+
+    returning = build_scenarios()[0]
+    # The refusing visitor's cookies of the seed scenarios, and the same visitor accepting all.
+    refusing = [
+        (name, value)
+        for name, _, value in (pair.partition("=") for pair in returning.cookie_header.split("; "))
+        if name != "hubspotutk"
+    ]
+    exact, matched = refused_vendor_cookies(10)
+    vendors = [(name, "1") for name in (*exact, *matched)]
+    accepting = build_accepting_cookies(cast(Any, their_settings).COOKIE_CONSENT_NAME)
+    hubspot = [("hubspotutk", "8f14e45fceea167a5a36dedd4bea2543"), ("__hssrc", "1")]
+    hubspot.append(("__hstc", "20845762.8f14e45fceea167a5a36dedd4bea2543.1764064800000.1.1.1"))
+    none: dict[str, set[str]] = {"a": set(), "b": set(), "c": set()}
+    return [
+        Scenario(
+            "refusing",
+            f"{REGISTRY_SIZE}-cookie registry: refused third-party, still sending 20 such cookies",
+            "; ".join(f"{name}={value}" for name, value in [*refusing, *vendors]),
+            {"a": set(), "b": {name for name, _ in vendors}, "c": set(exact)},
+        ),
+        Scenario(
+            "changing",
+            f"{REGISTRY_SIZE}-cookie registry: accepted all, a Cookie header new on every page",
+            "; ".join(f"{name}={value}" for name, value in [*accepting, *hubspot]),
+            none,
+            changing="__hssc",
+        ),
+        Scenario(
+            "steady",
+            f"{REGISTRY_SIZE}-cookie registry: accepted all, the same Cookie header every time",
+            "; ".join(
+                f"{name}={value}"
+                for name, value in [*accepting, *hubspot, ("__hssc", "5e3a0c2f.3.1764064800000")]
+            ),
+            none,
+        ),
+    ]
+
+
+def build_accepting_cookies(their_name: str) -> list[tuple[str, str]]:
+    """Return the cookies of a returning visitor who accepted everything, on both sites."""
+    from cookie_consent.cache import all_cookie_groups
+    from cookie_consent.util import dict_to_cookie_str
+
+    from consent.categories import CATEGORIES
+    from consent.conf import conf
+    from consent.state import Consent
+    from policy.models import PolicyVersion
+
+    policy = PolicyVersion.objects.current("en")
+    assert policy is not None and policy.number is not None
+    ours = Consent(
+        consent_id=uuid.uuid4(),
+        choices=dict.fromkeys(CATEGORIES, True),
+        policy_version=policy.number,
+        policy_language="en",
+        given_at=datetime.datetime.now(tz=datetime.UTC),
+        decided=True,
+    ).dumps()
+    theirs = dict_to_cookie_str({slug: g.get_version() for slug, g in all_cookie_groups().items()})
+    return [
+        (conf.CONSENT_COOKIE_NAME, ours),
+        (their_name, f'"{theirs}"'),
+        ("csrftoken", "b3Kq9XfG2mZpL7vT1wYc8RsNd4HjUe0A"),
+        ("_pk_id.1.abcd", "5e3a0c2f1b7d4e68.1764064800."),
+        ("_pk_ses.1.abcd", "1"),
     ]
 
 
@@ -307,10 +458,10 @@ def verify(variant: Variant, scenario: Scenario) -> str:
     expected = scenario.expected_deletions[variant.key]
     if deleted != expected or len(set_cookies) != len(expected):
         problems.append(f"expected to expire exactly {sorted(expected) or 'nothing'}")
-    line = (
-        f"  {variant.label:<36} {captured['status'][:3]}  "
-        f"Set-Cookie: {' | '.join(set_cookies) or 'none'}  (Vary: {vary})"
-    )
+    shown = " | ".join(set_cookies) or "none"
+    if len(set_cookies) > 2:  # the names are enough to check
+        shown = f"{len(set_cookies)} deletions: {', '.join(sorted(deleted))}"
+    line = f"  {variant.label:<36} {captured['status'][:3]}  Set-Cookie: {shown}  (Vary: {vary})"
     if problems:
         raise SystemExit(f"{line}\n  UNEXPECTED: {'; '.join(problems)}")
     return line
@@ -467,6 +618,7 @@ def main() -> None:
     django.setup()
     call_command("migrate", interactive=False, verbosity=0)
     register_their_cookie()
+    shrink_registry()
 
     configure()
     variants = build_variants()
@@ -482,9 +634,21 @@ def main() -> None:
         count = calibrate(variants, scenario, args.seconds)
         measure(variants, scenario, count, args.rounds)
         report(variants, scenario, count)
+    grow_registry()
+    grown = build_grown_scenarios()
+    print(f"\nThe registry grown to {REGISTRY_SIZE} cookies; what each variant answers:")
+    for scenario in grown:
+        print(f" {scenario.label}:")
+        for variant in variants:
+            print(verify(variant, scenario))
+    for scenario in grown:
+        count = calibrate(variants, scenario, args.seconds)
+        measure(variants, scenario, count, args.rounds)
+        report(variants, scenario, count)
     if args.profile:
-        print("\nProfile of the returning visitor:")
-        profile(variants, scenarios[0], 5_000)
+        for scenario in (scenarios[0], *grown[:2]):
+            print(f"\nProfile of: {scenario.label}")
+            profile(variants, scenario, 5_000)
 
 
 if __name__ == "__main__":

@@ -31,6 +31,10 @@ from .conf import conf
 from .registry import KnownCookie, Registry, Rules
 
 RAW_HEADER = "Set-Cookie"
+# Deletions written into one response: a real browser holds a few refused cookies, and the
+# ones beyond this go on its next pages (each response expires the next ones it still sends).
+# A client sending a thousand names gets no thousand Set-Cookie headers.
+MAX_EXPIRED = 50
 _EXPIRY = {"max-age", "expires"}
 # Fetch directives that would otherwise keep a consented service's hosts out.
 FETCH_DIRECTIVES = (
@@ -146,9 +150,10 @@ def sort_sent(
     and the names the registry does not know (one pass: every request makes it)."""
     refused, unknown = [], []
     refuse_unknown = conf.CONSENT_REFUSE_UNKNOWN_COOKIES
+    classify, kept = registry.classify, rules.kept
     for name in cookies:
-        party, known = registry.classify(name)
-        if party not in rules.kept or (refuse_unknown and not known):
+        party, known = classify(name)
+        if party not in kept or (refuse_unknown and not known):
             refused.append(name)
         if not known:
             unknown.append(name)
@@ -178,8 +183,12 @@ def withdrawn_persistent(
 
 
 def expire(response: HttpResponseBase, names: Iterable[str], registry: Registry) -> None:
-    """Tell the browser to delete these cookies, at the path and domain the registry records."""
+    """Tell the browser to delete these cookies, at the path and domain the registry records:
+    the first MAX_EXPIRED of them."""
+    expired = 0
     for name in names:
+        if expired >= MAX_EXPIRED:
+            break
         if name in response.cookies:
             continue  # the view (or an earlier rule) already decided this cookie's fate
         known = registry.find(name)
@@ -192,6 +201,7 @@ def expire(response: HttpResponseBase, names: Iterable[str], registry: Registry)
             # A name no Set-Cookie can carry (empty, "Path", with a space...): a script or another
             # site on the domain made it, the browser sends it, and only they can delete it.
             continue
+        expired += 1
 
 
 def allow_hosts_in_csp(

@@ -15,7 +15,7 @@ from .categories import all_refused
 from .conf import conf
 from .decisions import gpc_due, record_gpc
 from .registry import REGISTRY, Registry, Rules, get_registry
-from .state import Consent, ConsentState, get_state, store
+from .state import MAX_COOKIE_LENGTH, Consent, ConsentState, get_state, gpc_requested, store
 from .unknown import sightings
 
 GetResponse = Callable[[HttpRequest], HttpResponseBase | Awaitable[HttpResponseBase]]
@@ -33,18 +33,19 @@ class _Arrival(NamedTuple):
 
 
 class _Reading(NamedTuple):
-    """What one Cookie header means, while the registry, policy numbers and minute hold."""
+    """What one consent cookie value means, while the registry, policy numbers and minute hold."""
 
     stamp: tuple[Registry, Published, int]
     state: ConsentState
-    refused: tuple[str, ...]
-    unknown: tuple[str, ...]
     rules: Rules
 
 
 DOCUMENT_TYPES = ("text/html", "application/xhtml+xml")
+# Readings are remembered per consent cookie value (and GPC signal), not per whole Cookie header:
+# a header that changes on every page (a page counter) still hits, and a client sending many
+# names or long headers grows nothing. Values longer than a consent cookie can be are not kept.
 MAX_READINGS = 4096
-_readings: dict[tuple[str, str], _Reading] = {}
+_readings: dict[tuple[str, bool], _Reading] = {}
 
 
 def forget_readings(**kwargs: object) -> None:
@@ -112,25 +113,26 @@ class ConsentMiddleware:
     def _arrive(request: HttpRequest, cookies: dict[str, str], *, fresh: bool = False) -> _Arrival:
         """Hide the cookies the consent in effect refuses from the view and what follows."""
         registry = get_registry()
-        # A browser sends the same Cookie header page after page: read it once per registry,
-        # policy numbers and minute (the consent cookie's expiry), not once per request.
-        key = (request.META.get("HTTP_COOKIE", ""), request.META.get("HTTP_SEC_GPC", ""))
+        # A visitor sends the same consent cookie page after page: read it once per registry,
+        # policy numbers and minute (its expiry), not once per request.
+        key = (cookies.get(conf.CONSENT_COOKIE_NAME, ""), gpc_requested(request))
         stamp = (registry, PUBLISHED.get(), int(time.time()) // 60)
         reading = None if fresh else _readings.get(key)
         if reading is None or reading.stamp != stamp:
             state = get_state(request)
-            rules = registry.rules(state.choices)
-            refused, unknown = enforcement.sort_sent(cookies, rules, registry)
-            reading = _Reading(stamp, state, tuple(refused), tuple(unknown), rules)
-            if not fresh:
+            reading = _Reading(stamp, state, registry.rules(state.choices))
+            if not fresh and len(key[0]) <= MAX_COOKIE_LENGTH:
                 if len(_readings) >= MAX_READINGS:
                     _readings.clear()
                 _readings[key] = reading
         request._consent_state = reading.state  # type: ignore[attr-defined]
-        if reading.refused:
-            request.COOKIES = {n: v for n, v in cookies.items() if n not in reading.refused}
+        # The other names go through the registry's memo of names, one dictionary look-up each.
+        refused, unknown = enforcement.sort_sent(cookies, reading.rules, registry)
+        if refused:
+            hidden = frozenset(refused)
+            request.COOKIES = {n: v for n, v in cookies.items() if n not in hidden}
         return _Arrival(
-            reading.state, cookies, reading.refused, reading.unknown, registry, reading.rules
+            reading.state, cookies, tuple(refused), tuple(unknown), registry, reading.rules
         )
 
     @staticmethod

@@ -9,12 +9,16 @@ the cache) reloads it within a second.
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Mapping
+import functools
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from cookie_consent.models import Cookie, CookieGroup
+from django.core.exceptions import ValidationError
 from django.template.loader import render_to_string
+from django.utils.translation import gettext_lazy as _
 
 from iportalis.snapshots import Snapshot
 
@@ -22,8 +26,10 @@ from .categories import CATEGORIES, FIRST_PARTY, NECESSARY, PARTIES, allows
 from .conf import conf
 from .models import SITE_PROVIDER, Service
 
-# Names classified are remembered per snapshot; a client inventing names cannot grow it past this.
+# Names classified are remembered per snapshot; a client inventing names cannot grow it past this
+# many, nor with names longer than a registered one may be.
 MAX_REMEMBERED_NAMES = 10_000
+MAX_REMEMBERED_NAME_LENGTH = 250
 
 
 @dataclass(frozen=True)
@@ -59,14 +65,43 @@ class Registry:
     hosts: dict[str, tuple[str, ...]]  # party -> hosts its services load from
     _parties: dict[str, tuple[str, bool]] = field(default_factory=dict, compare=False, repr=False)
     _rules: dict[tuple[bool, ...], Rules] = field(default_factory=dict, compare=False, repr=False)
+    _exact: dict[str, KnownCookie] = field(default_factory=dict, compare=False, repr=False)
+    _patterns: tuple[KnownCookie, ...] = field(default=(), compare=False, repr=False)
+    _matcher: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
+    _found: dict[str, KnownCookie | None] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # Built once per snapshot, so that finding a name costs the same with 3 or 3,000 entries.
+        exact: dict[str, KnownCookie] = {}
+        for cookie in self.cookies:
+            if not cookie.is_pattern:
+                exact.setdefault(cookie.name, cookie)
+        patterns = tuple(c for c in self.cookies if c.is_pattern)
+        object.__setattr__(self, "_exact", exact)
+        object.__setattr__(self, "_patterns", patterns)
+        object.__setattr__(self, "_matcher", compile_patterns(c.name for c in patterns))
 
     def category(self, slug: str) -> Category | None:
         return next((c for c in self.categories if c.slug == slug), None)
 
     def find(self, name: str) -> KnownCookie | None:
-        """Return the registry's entry for a cookie name: an exact name first, then patterns."""
-        exact = next((c for c in self.cookies if not c.is_pattern and c.name == name), None)
-        return exact or next((c for c in self.cookies if c.is_pattern and c.matches(name)), None)
+        """Return the registry's entry for a cookie name: an exact name first, then the first
+        pattern that matches, in the registry's order."""
+        exact = self._exact.get(name)
+        if exact is not None or self._matcher is None:
+            return exact
+        # Expiring a refused cookie asks for its path and domain on every response that expires
+        # it: the alternation of every pattern runs once per name and snapshot.
+        try:
+            return self._found[name]
+        except KeyError:
+            pass
+        match = self._matcher.match(name)
+        # Each pattern is one capturing group of the alternation; the one that matched is last.
+        found = None if match is None else self._patterns[(match.lastindex or 1) - 1]
+        if remembered(self._found, name):
+            self._found[name] = found
+        return found
 
     def party_of(self, name: str) -> str:
         """Return a cookie's party; a name the registry does not know counts as first-party.
@@ -91,7 +126,7 @@ class Registry:
             answer = (known.party, True)
         else:
             answer = (FIRST_PARTY, False)
-        if len(self._parties) < MAX_REMEMBERED_NAMES:
+        if remembered(self._parties, name):
             self._parties[name] = answer
         return answer
 
@@ -112,9 +147,64 @@ class Registry:
         return rules
 
 
+def remembered(memo: dict[str, Any], name: str) -> bool:
+    """Return whether a memo of names has room for this one."""
+    return len(memo) < MAX_REMEMBERED_NAMES and len(name) <= MAX_REMEMBERED_NAME_LENGTH
+
+
+def compile_patterns(patterns: Iterable[str]) -> re.Pattern[str] | None:
+    """Return one regular expression matching what any of the fnmatch patterns matches, each in
+    a capturing group of its own (fnmatch's translations capture nothing), or None for none."""
+    groups = [f"({fnmatch.translate(pattern)})" for pattern in patterns]
+    return re.compile("|".join(groups)) if groups else None
+
+
 class Rules(NamedTuple):
     kept: frozenset[str]  # parties whose cookies may exist, in some consented lifetime
     hosts: tuple[str, ...]  # hosts of the services of consented parties
+
+
+def overlap(first: str, second: str) -> bool:
+    """Return whether some cookie name matches both names, either of which may be a pattern
+    (`*` for any run of characters, everything else literal)."""
+
+    @functools.cache
+    def common(i: int, j: int) -> bool:  # does some name match both first[i:] and second[j:]?
+        if i == len(first) or j == len(second):
+            rest = first[i:] + second[j:]
+            return set(rest) <= {"*"}
+        if first[i] == "*":
+            # The star matches nothing more, or takes the other's next character (or its star).
+            return common(i + 1, j) or common(i, j + 1)
+        if second[j] == "*":
+            return common(i, j + 1) or common(i + 1, j)
+        return first[i] == second[j] and common(i + 1, j + 1)
+
+    return common(0, 0)
+
+
+def check_registration(name: str, party: str, *, exclude: int | None = None) -> None:
+    """Raise ValidationError when registering `name` in `party` would widen what counts as
+    consented beyond what an admin can see: a pattern that matches every name or the consent
+    cookie, or a name that overlaps a registered cookie of another category (the pattern would
+    silently reclassify some of its names, or the two entries contradict each other)."""
+    is_pattern = "*" in name
+    if is_pattern and set(name) == {"*"}:
+        raise ValidationError(_("A pattern may not match every cookie name."), code="everything")
+    if is_pattern and fnmatch.fnmatchcase(conf.CONSENT_COOKIE_NAME, name):
+        raise ValidationError(
+            _("A pattern may not match the consent cookie, %(name)s."),
+            code="consent_cookie",
+            params={"name": conf.CONSENT_COOKIE_NAME},
+        )
+    others = Cookie.objects.exclude(cookiegroup__varname=party).exclude(pk=exclude)
+    for other, category in others.values_list("name", "cookiegroup__name").order_by("name"):
+        if ("*" in other or is_pattern or other == name) and overlap(name, other):
+            raise ValidationError(
+                _("It overlaps %(other)s, which is registered as %(category)s."),
+                code="overlap",
+                params={"other": other, "category": category},
+            )
 
 
 def load_registry() -> Registry:

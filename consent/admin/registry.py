@@ -29,6 +29,7 @@ from django.views.decorators.http import require_POST
 
 from ..categories import CATEGORIES, FIRST_PARTY, NECESSARY, PARTIES, THIRD_PARTY
 from ..models import RegisteredCookie, Service, UnknownCookie
+from ..registry import check_registration
 
 # django-cookie-consent's own admins allow any category and cookies without our details.
 admin.site.unregister(CookieGroup)
@@ -99,13 +100,21 @@ class RegisteredCookieForm(forms.ModelForm[RegisteredCookie]):
 
     def clean_name(self) -> str:
         name: str = self.cleaned_data["name"]
-        if not COOKIE_NAME.match(name):
-            raise ValidationError(_("Not a cookie name: use no spaces, quotes, commas or ;=."))
+        check_cookie_name(name)
         return name
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
-        service, group = cleaned.get("service"), cleaned.get("cookiegroup")
+        name, service, group = (
+            cleaned.get("name"),
+            cleaned.get("service"),
+            cleaned.get("cookiegroup"),
+        )
+        if name is not None and group is not None:
+            try:
+                check_registration(name, group.varname, exclude=self.instance.pk)
+            except ValidationError as error:
+                self.add_error("name", error)
         # The cookie table and the CSP both assume a service's cookies share its party.
         if service is not None and group is not None and service.category_id != group.pk:
             self.add_error(
@@ -114,6 +123,12 @@ class RegisteredCookieForm(forms.ModelForm[RegisteredCookie]):
                 % {"service": service, "category": service.category},
             )
         return cleaned
+
+
+def check_cookie_name(name: str) -> None:
+    """Raise ValidationError for a name no Set-Cookie can carry (a `*` makes a pattern)."""
+    if not COOKIE_NAME.match(name):
+        raise ValidationError(_("Not a cookie name: use no spaces, quotes, commas or ;=."))
 
 
 class NeedsDetailsFilter(admin.SimpleListFilter):
@@ -192,6 +207,27 @@ CLASSIFY_CHOICES = {
 }
 
 
+def check_classifiable(names: list[str], slug: str) -> None:
+    """Raise ValidationError naming every unknown name that may not be registered in one click."""
+    problems = []
+    for name in names:
+        try:
+            if "*" in name:
+                raise ValidationError(
+                    _("A name with * would be a pattern; register patterns by hand.")
+                )
+            check_cookie_name(name)
+            if not Cookie.objects.filter(name=name).exists():
+                check_registration(name, slug)
+        except ValidationError as error:
+            problems.append(
+                gettext("Not classified: %(name)s. %(reason)s")
+                % {"name": name, "reason": " ".join(error.messages)}
+            )
+    if problems:
+        raise ValidationError(problems)
+
+
 @admin.register(UnknownCookie)
 class UnknownCookieAdmin(admin.ModelAdmin[UnknownCookie]):
     """Names the middleware met outside the registry, classified here in one click.
@@ -249,7 +285,11 @@ class UnknownCookieAdmin(admin.ModelAdmin[UnknownCookie]):
         slug = request.POST.get("category", "")
         if slug not in CLASSIFY_CHOICES:
             return HttpResponseBadRequest(gettext("Unknown category."))
-        created = self.classify(request, UnknownCookie.objects.filter(pk=pk), slug)
+        try:
+            created = self.classify(request, UnknownCookie.objects.filter(pk=pk), slug)
+        except ValidationError as error:
+            # The name is the visitor's: plain text, never HTML.
+            return HttpResponseBadRequest(" ".join(error.messages), content_type="text/plain")
         if not created:
             return HttpResponseRedirect(reverse("admin:consent_unknowncookie_changelist"))
         return HttpResponseRedirect(
@@ -259,11 +299,17 @@ class UnknownCookieAdmin(admin.ModelAdmin[UnknownCookie]):
     def classify(
         self, request: HttpRequest, queryset: QuerySet[UnknownCookie], slug: str
     ) -> list[RegisteredCookie]:
-        """Register each unknown name in the category and forget it as unknown, all or nothing."""
+        """Register each unknown name in the category and forget it as unknown, all or nothing.
+
+        Raise ValidationError, and change nothing, when a name is one the registry's form would
+        refuse: visitors choose these names, so one of them must not become a pattern (`*`
+        would make every unregistered cookie necessary) or overlap another category.
+        """
         group = CookieGroup.objects.get(varname=slug)
         created: list[RegisteredCookie] = []
         with transaction.atomic():
             unknowns = list(queryset.select_for_update().order_by("pk"))
+            check_classifiable([u.name for u in unknowns], slug)
             for unknown in unknowns:
                 if Cookie.objects.filter(name=unknown.name).exists():
                     self.message_user(
@@ -294,7 +340,12 @@ class UnknownCookieAdmin(admin.ModelAdmin[UnknownCookie]):
     def _classify_action(
         self, request: HttpRequest, queryset: QuerySet[UnknownCookie], slug: str
     ) -> HttpResponse | None:
-        if not self.classify(request, queryset, slug):
+        try:
+            created = self.classify(request, queryset, slug)
+        except ValidationError as error:
+            self.message_user(request, " ".join(error.messages), messages.ERROR)
+            return None
+        if not created:
             return None
         url = reverse("admin:consent_registeredcookie_changelist")
         return HttpResponseRedirect(f"{url}?{NeedsDetailsFilter.parameter_name}=missing")

@@ -321,3 +321,27 @@ def test_the_words_follow_the_rules_the_middleware_applies():
     _, persistent_only = allowed_names(**{"third-party": True, "persistent": True})
     assert ("hubspotutk", "persistent", False) in persistent_only
     assert not any(name == "__hssrc" for name, _, _ in persistent_only)
+
+
+def test_a_cookie_header_new_on_every_page_reads_the_consent_cookie_once(serve, monkeypatch):
+    """HubSpot's __hssc counts the pages of a visit, so the whole Cookie header is new on every
+    page: the consent cookie's meaning is still worked out once, not once per page, and each
+    page still hides and expires what it must."""
+    from consent import state
+
+    readings = []
+    state_for = state.state_for
+    monkeypatch.setattr(state, "state_for", lambda *args: readings.append(args) or state_for(*args))
+    consent = make_consent_cookie("first-party", "session")
+
+    for page in range(1, 6):
+        sent = {
+            "iportalis_consent": consent,
+            "__hssc": f"1.{page}.1764064800000",
+            "_pk_ses.1.a": "1",
+        }
+        served = serve(lambda r: HttpResponse(), cookies=sent)
+        assert set(served.seen) == {"iportalis_consent", "_pk_ses.1.a"}
+        assert served.expired() == {"__hssc"}
+
+    assert len(readings) == 1
