@@ -90,8 +90,7 @@ def _ask(condition: str, using: str) -> bool:
     # No row before the records' table exists (`migrate` runs the checks first).
     with connections[using].cursor() as cursor:
         cursor.execute(
-            f"SELECT {condition} FROM pg_class c"
-            " WHERE c.oid = to_regclass('consent_consentrecord')"
+            f"SELECT {condition} FROM pg_class c WHERE c.oid = to_regclass('consent_consentrecord')"
         )
         row = cursor.fetchone()
     return bool(row and row[0])
