@@ -19,7 +19,14 @@ from psycopg2 import errors
 from psycopg2 import sql as psql
 
 from consent.purge import PurgeError, oldest_allowed, purge
-from consent.roles import RUNTIME_ROLE, as_owner, check_runtime_role, may_erase, owns_records
+from consent.roles import (
+    CREDENTIALS,
+    RUNTIME_ROLE,
+    as_owner,
+    check_runtime_role,
+    may_erase,
+    owns_records,
+)
 from tests.conftest import RUNTIME_LOGIN
 from tests.factories import make_record
 
@@ -224,3 +231,30 @@ def test_the_check_passes_on_a_database_not_migrated_yet(django_db_blocker):
         cursor.execute("SET LOCAL search_path = empty_schema")
         assert check_runtime_role(databases=["default"]) == []
         assert not may_erase()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_as_owner_logs_in_as_the_owner_and_back_as_in_production(runtime_login, settings):
+    """Production's way: the app logs in as the runtime role, and `migrate`, `flush` and the
+    purge log in again as DATABASE_OWNER for their block."""
+    suite = connection.settings_dict
+    options = {k: v for k, v in suite.get("OPTIONS", {}).items() if k != "assume_role"}
+    settings.DATABASE_OWNER = {key: suite.get(key) for key in CREDENTIALS}
+    connection.close()
+    connection.settings_dict = {**suite, **runtime_login, "OPTIONS": options}
+
+    def who() -> tuple[str, bool]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT current_user")
+            (user,) = cursor.fetchone()
+        return user, owns_records()
+
+    try:
+        assert who() == (runtime_login["USER"], False)
+        with as_owner():
+            user, owner = who()
+        assert owner and user != runtime_login["USER"]
+        assert who() == (runtime_login["USER"], False)
+    finally:
+        connection.close()
+        connection.settings_dict = suite
