@@ -210,7 +210,9 @@ def test_the_api_refuses_the_same_paths(probe, path):
 def test_the_form_answers_unknown_fields_with_a_400_as_the_api_does(probe, extra):
     form_response = probe.post_form({**decision(), **extra})
     assert form_response.status_code == 400
-    assert "Unknown fields" in form_response.content.decode()
+    page = form_response.content.decode()
+    assert "Unknown fields" in page
+    assert "__all__" not in page  # the error of the whole form names no field
 
 
 def test_the_forms_own_fields_and_the_csrf_token_are_known(probe):
