@@ -49,11 +49,21 @@ def embedded_database(pgdata: Path) -> tuple[dict[str, Any], dict[str, Any]]:
         "HOST": str(info.socket_dir),
         "PORT": str(info.port),
     }
-    create_roles(admin)
-    owner = {**admin, "USER": OWNER}
-    create_database({**admin, "OWNER": OWNER})
-    hand_over(admin)
-    return {**admin, "USER": RUNTIME}, owner
+    with _connected(admin) as cursor:
+        create_roles(cursor)
+        cursor.execute(
+            "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = %s", [DATABASE_NAME]
+        )
+        found = cursor.fetchone()
+        if found is None:
+            cursor.execute(
+                sql.SQL("CREATE DATABASE {} OWNER {}").format(
+                    sql.Identifier(DATABASE_NAME), sql.Identifier(OWNER)
+                )
+            )
+    if found is not None and found[0] != OWNER:
+        hand_over(admin)
+    return {**admin, "USER": RUNTIME}, {**admin, "USER": OWNER}
 
 
 def stop_embedded_database(pgdata: Path) -> None:
@@ -86,36 +96,36 @@ def _forget_dead_processes(pgdata: Path) -> None:
 
 
 def create_database(config: dict[str, Any]) -> None:
-    """Create the database of a DATABASES entry if its server does not have it yet, owned by
-    config["OWNER"] if given."""
+    """Create the database of a DATABASES entry if its server does not have it yet."""
     with _connected(config) as cursor:
         cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [config["NAME"]])
         if cursor.fetchone() is None:
-            statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(str(config["NAME"])))
-            if config.get("OWNER"):
-                statement += sql.SQL(" OWNER {}").format(sql.Identifier(config["OWNER"]))
-            cursor.execute(statement)
+            name = sql.Identifier(str(config["NAME"]))
+            cursor.execute(sql.SQL("CREATE DATABASE {}").format(name))
 
 
-def create_roles(admin: dict[str, Any]) -> None:
-    """Create the owner, the runtime group and the runtime login, if missing. The owner may
-    create the test database, and take the runtime role as the test suite does."""
+def create_roles(cursor: Any) -> None:
+    """Create the owner, the runtime group and the runtime login, if missing, as the server's
+    superuser. The owner may create the test database, and take the runtime role as the test
+    suite does."""
     owner, runtime, group = (sql.Identifier(name) for name in (OWNER, RUNTIME, RUNTIME_GROUP))
-    with _connected(admin) as cursor:
-        for name, statement in (
-            (OWNER, sql.SQL("CREATE ROLE {} LOGIN CREATEDB").format(owner)),
-            (RUNTIME_GROUP, sql.SQL("CREATE ROLE {} NOLOGIN").format(group)),
-            (RUNTIME, sql.SQL("CREATE ROLE {} LOGIN IN ROLE {}").format(runtime, group)),
-        ):
-            cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [name])
-            if cursor.fetchone() is None:
-                cursor.execute(statement)
-        cursor.execute(sql.SQL("GRANT {} TO {}").format(group, owner))
+    cursor.execute(
+        "SELECT rolname FROM pg_roles WHERE rolname = ANY(%s)", [[OWNER, RUNTIME, RUNTIME_GROUP]]
+    )
+    existing = {name for (name,) in cursor.fetchall()}
+    for name, statement in (
+        (OWNER, sql.SQL("CREATE ROLE {} LOGIN CREATEDB").format(owner)),
+        (RUNTIME_GROUP, sql.SQL("CREATE ROLE {} NOLOGIN").format(group)),
+        (RUNTIME, sql.SQL("CREATE ROLE {} LOGIN IN ROLE {}").format(runtime, group)),
+    ):
+        if name not in existing:
+            cursor.execute(statement)
+    cursor.execute(sql.SQL("GRANT {} TO {}").format(group, owner))
 
 
 def hand_over(admin: dict[str, Any]) -> None:
     """Give the owner the database and what an earlier checkout made in it as the superuser
-    (before the app had two roles)."""
+    (before the app had two roles): once, when the database is not the owner's yet."""
     with _connected(admin, dbname=admin["NAME"]) as cursor:
         cursor.execute(
             """
