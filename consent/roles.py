@@ -28,12 +28,6 @@ RUNTIME_ROLE = "iportalis_runtime"
 CREDENTIALS = ("USER", "PASSWORD", "HOST", "PORT")
 
 
-def owner_settings() -> dict[str, Any] | None:
-    """Return the DATABASES-style entry of the owner role, or None if the app has one role."""
-    owner: dict[str, Any] | None = getattr(settings, "DATABASE_OWNER", None)
-    return owner
-
-
 @contextmanager
 def as_owner(using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
     """Run the block on a connection logged in as the owner role.
@@ -56,7 +50,8 @@ def as_owner(using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
                 with connection.cursor() as cursor:
                     cursor.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(assumed)))
         return
-    owner = owner_settings()
+    # The DATABASES-style entry of the owner role; None when the app has one role.
+    owner: dict[str, Any] | None = getattr(settings, "DATABASE_OWNER", None)
     if not owner or all(owner.get(key) == connection.settings_dict.get(key) for key in CREDENTIALS):
         yield
         return
