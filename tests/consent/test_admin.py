@@ -36,10 +36,11 @@ def make_unknown(name="_fbp", **overrides):
     return UnknownCookie.objects.create(name=name, **{**fields, **overrides})
 
 
-def cookie_form(**changes):
+def cookie_form(name="_new", slug="first-party", **changes):
+    """Return the registry form's fields for a cookie `name` in the category `slug`."""
     data = {
-        "name": "_new",
-        "cookiegroup": CookieGroup.objects.get(varname="first-party").pk,
+        "name": name,
+        "cookiegroup": CookieGroup.objects.get(varname=slug).pk,
         "service": "",
         "description": "Counts things.",
         "duration": "1 day",

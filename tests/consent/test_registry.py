@@ -5,6 +5,7 @@ from consent.categories import CATEGORIES
 from consent.models import RegisteredCookie, Service
 from consent.registry import get_registry
 from policy.models import PolicyVersion
+from tests.consent.test_admin import cookie_form
 
 pytestmark = pytest.mark.django_db
 
@@ -85,19 +86,6 @@ def test_a_cookie_added_through_django_cookie_consents_own_admin_is_known_too():
 
 COOKIES = "/admin/consent/registeredcookie/"
 UNKNOWN = "/admin/consent/unknowncookie/"
-
-
-def cookie_form(name, slug="first-party", **changes):
-    data = {
-        "name": name,
-        "cookiegroup": CookieGroup.objects.get(varname=slug).pk,
-        "service": "",
-        "description": "Counts things.",
-        "duration": "1 day",
-        "path": "/",
-        "domain": "",
-    }
-    return {**data, **changes}
 
 
 def make_unknown(name):
