@@ -14,7 +14,7 @@ from consent.roles import CREDENTIALS, RUNTIME_ROLE
 REDIS = "redis://127.0.0.1:6379"
 
 # Figures a test reports ("requests sent", "cases tried", ...), printed at the end of the run so
-# that CI's log holds the numbers the README quotes.
+# that CI's log holds the numbers docs/benchmarks.md quotes.
 FIGURES: dict[str, list[str]] = {}
 # The hostile-input suite's totals over every test that sends through its Probe
 # (tests/consent/test_hostile*.py), printed with the figures.

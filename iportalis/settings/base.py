@@ -52,7 +52,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Writes the header from the hosts ConsentMiddleware leaves on the response.
     "csp.middleware.CSPMiddleware",
-    # Above everything that sets or reads cookies: see the README, "Where the middleware goes".
+    # Above everything that sets or reads cookies: see docs/architecture.md, "Middleware order".
     "consent.middleware.ConsentMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -164,7 +164,7 @@ if "TRUSTED_PROXY_COUNT" in os.environ:
         "TRUSTED_PROXIES instead (e.g. TRUSTED_PROXIES=10.0.0.0/8)."
     )
 
-# Staff sign-in (README, "Signing in"). After AXES_FAILURE_LIMIT wrong passwords for one username
+# Staff sign-in (docs/admin.md, "Signing in"). After AXES_FAILURE_LIMIT wrong passwords for one username
 # from one address (IPv6: one /64), that pair is refused for AXES_COOLOFF_TIME, right password or
 # not; sign-ins refused meanwhile neither count nor prolong it, so a locked row stops growing.
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)

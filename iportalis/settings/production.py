@@ -11,7 +11,7 @@ from .base import *  # noqa: F403
 DEBUG = False
 SECRET_KEY = require("SECRET_KEY")
 # The app runs as DATABASE_URL's user; `migrate` and the retention purge as the owner's, which
-# only the hosts that run them need (consent.roles, README "Database roles").
+# only the hosts that run them need (consent.roles, docs/operations.md "Database roles").
 DATABASES = {"default": database_from_url(require("DATABASE_URL"))}
 _owner_url = os.environ.get("DATABASE_OWNER_URL")
 DATABASE_OWNER = database_from_url(_owner_url) if _owner_url else None
