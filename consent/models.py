@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import fnmatch
 import uuid
 
 from cookie_consent.models import Cookie as CatalogueCookie
@@ -82,17 +81,6 @@ class RegisteredCookie(CatalogueCookie):
     class Meta:
         verbose_name = _("registered cookie")
         verbose_name_plural = _("registered cookies")
-
-    @property
-    def provider(self) -> str:
-        return self.service.provider if self.service else SITE_PROVIDER
-
-    @property
-    def is_pattern(self) -> bool:
-        return "*" in self.name
-
-    def matches(self, name: str) -> bool:
-        return fnmatch.fnmatchcase(name, self.name) if self.is_pattern else name == self.name
 
 
 class ConsentRecord(models.Model):

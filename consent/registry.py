@@ -81,9 +81,6 @@ class Registry:
         object.__setattr__(self, "_patterns", patterns)
         object.__setattr__(self, "_matcher", compile_patterns(c.name for c in patterns))
 
-    def category(self, slug: str) -> Category | None:
-        return next((c for c in self.categories if c.slug == slug), None)
-
     def find(self, name: str) -> KnownCookie | None:
         """Return the registry's entry for a cookie name: an exact name first, then the first
         pattern that matches, in the registry's order."""
@@ -226,7 +223,7 @@ def load_registry() -> Registry:
             KnownCookie(
                 name=cookie.name,
                 party=cookie.cookiegroup.varname,
-                provider=detail.provider if detail else SITE_PROVIDER,
+                provider=detail.service.provider if detail and detail.service else SITE_PROVIDER,
                 purpose=cookie.description,
                 duration=detail.duration if detail else "",
                 path=cookie.path or "/",

@@ -153,15 +153,6 @@ class PolicyVersion(models.Model):
     def text_lines(self) -> list[str]:
         return text_lines(self.render())
 
-    def previous(self) -> PolicyVersion | None:
-        """Return the published version this one followed, in the same language."""
-        return (
-            PolicyVersion.objects.published()
-            .filter(language=self.language, number__lt=self.number)
-            .order_by("-number")
-            .first()
-        )
-
     def publish(self) -> None:
         """Freeze this draft as the next numbered version of its language."""
         with transaction.atomic():

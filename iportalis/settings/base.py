@@ -84,7 +84,6 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "consent.context_processors.consent",
             ],
         },
     },
@@ -164,9 +163,10 @@ if "TRUSTED_PROXY_COUNT" in os.environ:
         "TRUSTED_PROXIES instead (e.g. TRUSTED_PROXIES=10.0.0.0/8)."
     )
 
-# Staff sign-in (docs/admin.md, "Signing in"). After AXES_FAILURE_LIMIT wrong passwords for one username
-# from one address (IPv6: one /64), that pair is refused for AXES_COOLOFF_TIME, right password or
-# not; sign-ins refused meanwhile neither count nor prolong it, so a locked row stops growing.
+# Staff sign-in (docs/admin.md, "Signing in"). After AXES_FAILURE_LIMIT wrong passwords for one
+# username from one address (IPv6: one /64), that pair is refused for AXES_COOLOFF_TIME, right
+# password or not; sign-ins refused meanwhile neither count nor prolong it, so a locked row stops
+# growing.
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
