@@ -3,7 +3,8 @@
 In one process and one run, three WSGI handlers serve the same minimal page (a small HTML
 HttpResponse: no template, no database) through the project's whole middleware stack:
 
-  (a) the project's MIDDLEWARE without consent.middleware.ConsentMiddleware (the baseline);
+  (a) the project's MIDDLEWARE without consent.middleware.ConsentMiddleware, and with
+      django-csp's CSPMiddleware in place of our subclass of it (the baseline);
   (b) the project's MIDDLEWARE unchanged (ours);
   (c) (a) with cookie_consent.middleware.CleanCookiesMiddleware where ours sits (theirs), reading
       the same five CookieGroups and their Cookies (the seed registry). Its own cookie is
@@ -62,6 +63,8 @@ from django.urls import path
 REPO = Path(__file__).resolve().parent.parent
 OURS = "consent.middleware.ConsentMiddleware"
 THEIRS = "cookie_consent.middleware.CleanCookiesMiddleware"
+OURS_CSP = "consent.csp.ConsentCSPMiddleware"
+PLAIN_CSP = "csp.middleware.CSPMiddleware"
 HOST = "bench.iportalis.test"
 PAGE = "/plain/"
 BODY = b"<!doctype html><title>Plain</title><h1>A plain page</h1><p>Nothing to see here.</p>\n"
@@ -208,7 +211,8 @@ def build_variants() -> list[Variant]:
     if OURS not in project:
         raise SystemExit(f"{OURS} is not in MIDDLEWARE: nothing to measure.")
     position = project.index(OURS)
-    without = [name for name in project if name != OURS]
+    # Without ours, django-csp's own middleware stands where our subclass of it does.
+    without = [PLAIN_CSP if name == OURS_CSP else name for name in project if name != OURS]
     theirs = [*without[:position], THEIRS, *without[position:]]
     return [
         Variant("a", "(a) without consent middleware", without),

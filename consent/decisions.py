@@ -147,7 +147,7 @@ def _append(
         gpc_recorded=gpc_recorded,
         record_id=record.pk,
     )
-    request._consent_state = state_for(request, consent)  # type: ignore[attr-defined]
+    request.consent = state_for(request, consent)  # type: ignore[attr-defined]
     return consent, record
 
 

@@ -5,6 +5,7 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from asgiref.sync import iscoroutinefunction
+from django.http import HttpRequest
 
 View = TypeVar("View", bound=Callable[..., Any])
 
@@ -32,3 +33,9 @@ def consent_exempt(view: View) -> View:
         wrapper = sync_view
     wrapper.consent_exempt = True
     return wraps(view)(wrapper)  # type: ignore[return-value]
+
+
+def is_exempt(request: HttpRequest) -> bool:
+    """Return whether the request went to a view marked with @consent_exempt."""
+    match = getattr(request, "resolver_match", None)
+    return match is not None and getattr(match.func, "consent_exempt", False)

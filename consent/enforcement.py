@@ -36,18 +36,6 @@ RAW_HEADER = "Set-Cookie"
 # A client sending a thousand names gets no thousand Set-Cookie headers.
 MAX_EXPIRED = 50
 _EXPIRY = {"max-age", "expires"}
-# Fetch directives that would otherwise keep a consented service's hosts out.
-FETCH_DIRECTIVES = (
-    "default-src",
-    "script-src",
-    "script-src-elem",
-    "connect-src",
-    "img-src",
-    "frame-src",
-    "style-src",
-    "style-src-elem",
-    "font-src",
-)
 
 
 # The party of a name the registry does not know: no choice consents to it.
@@ -202,23 +190,6 @@ def expire(response: HttpResponseBase, names: Iterable[str], registry: Registry)
             # site on the domain made it, the browser sends it, and only they can delete it.
             continue
         expired += 1
-
-
-def allow_hosts_in_csp(
-    response: HttpResponseBase, hosts: Iterable[str], configured: Iterable[str]
-) -> None:
-    """Add hosts to the response's Content-Security-Policy through django-csp's `_csp_update`.
-
-    Adds to every configured fetch directive (and default-src) so none of them shuts the hosts
-    out, and keeps whatever a view's own @csp_update asked for.
-    """
-    directives = {"default-src", *(d for d in configured if d in FETCH_DIRECTIVES)}
-    update = dict(getattr(response, "_csp_update", None) or {})
-    for directive in directives:
-        current = update.get(directive) or []
-        current = [current] if isinstance(current, str) else list(current)
-        update[directive] = [*current, *hosts]
-    response._csp_update = update  # type: ignore[attr-defined]
 
 
 # What a combination of choices lets through, in words a visitor can follow: the banner and the

@@ -5,7 +5,6 @@ from collections.abc import Awaitable, Callable
 from typing import NamedTuple
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
-from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase
 
 from policy.models import PUBLISHED, Published
@@ -14,6 +13,7 @@ from . import enforcement
 from .categories import all_refused
 from .conf import conf
 from .decisions import gpc_due, record_gpc
+from .decorators import is_exempt
 from .registry import REGISTRY, Registry, Rules, get_registry
 from .state import MAX_COOKIE_LENGTH, Consent, ConsentState, get_state, gpc_requested, store
 from .unknown import sightings
@@ -29,7 +29,6 @@ class _Arrival(NamedTuple):
     refused: tuple[str, ...]
     unknown: tuple[str, ...]
     registry: Registry
-    rules: Rules
 
 
 class _Reading(NamedTuple):
@@ -40,7 +39,6 @@ class _Reading(NamedTuple):
     rules: Rules
 
 
-DOCUMENT_TYPES = ("text/html", "application/xhtml+xml")
 # Readings are remembered per consent cookie value (and GPC signal), not per whole Cookie header:
 # a header that changes on every page (a page counter) still hits, and a client sending many
 # names or long headers grows nothing. Values longer than a consent cookie can be are not kept.
@@ -57,14 +55,14 @@ class ConsentMiddleware:
     """Make the visitor's choices true on every response.
 
     Before the view: record a Global Privacy Control signal the first time it arrives, and hide
-    refused cookies from `request.COOKIES`. After it: drop or downgrade every Set-Cookie the
-    choices do not allow, expire refused cookies the browser still holds, let consented services'
-    hosts into the Content-Security-Policy, and count cookie names the registry does not know.
+    refused cookies from `request.COOKIES`; set `request.consent`, the consent in effect. After
+    it: drop or downgrade every Set-Cookie the choices do not allow, expire refused cookies the
+    browser still holds, and count cookie names the registry does not know.
+    (consent.csp.ConsentCSPMiddleware lets consented services' hosts into the policy header.)
 
-    It must sit below CSPMiddleware (which writes the header from what this leaves on the
-    response) and above every middleware that sets or reads cookies, so that on the way out it
-    sees every cookie they set. Sync and async capable: both entry points share `_arrive` and
-    `_leave`; neither queries the database, except to record a GPC signal once per visitor.
+    It must sit above every middleware that sets or reads cookies, so that on the way out it sees
+    every cookie they set. Sync and async capable: both entry points share `_arrive` and `_leave`;
+    neither queries the database, except to record a GPC signal once per visitor.
     """
 
     sync_capable = True
@@ -125,15 +123,13 @@ class ConsentMiddleware:
                 if len(_readings) >= MAX_READINGS:
                     _readings.clear()
                 _readings[key] = reading
-        request._consent_state = reading.state  # type: ignore[attr-defined]
+        request.consent = reading.state  # type: ignore[attr-defined]
         # The other names go through the registry's memo of names, one dictionary look-up each.
         refused, unknown = enforcement.sort_sent(cookies, reading.rules, registry)
         if refused:
             hidden = frozenset(refused)
             request.COOKIES = {n: v for n, v in cookies.items() if n not in hidden}
-        return _Arrival(
-            reading.state, cookies, tuple(refused), tuple(unknown), registry, reading.rules
-        )
+        return _Arrival(reading.state, cookies, tuple(refused), tuple(unknown), registry)
 
     @staticmethod
     def _leave(
@@ -146,7 +142,7 @@ class ConsentMiddleware:
         if gpc_consent is not None and conf.CONSENT_COOKIE_NAME not in response.cookies:
             store(response, request, gpc_consent)
         registry = arrival.registry
-        if _is_exempt(request):
+        if is_exempt(request):
             # An exempt view skips everything below, and in exchange may set necessary cookies only.
             enforcement.enforce_set_cookies(response, all_refused(), registry, downgrade=False)
             return
@@ -161,13 +157,6 @@ class ConsentMiddleware:
         expired = _to_expire(arrival, state, registry)
         if expired:
             enforcement.expire(response, expired, registry)
-        rules = arrival.rules if state is arrival.state else registry.rules(state.choices)
-        hosts = rules.hosts
-        # Only a document loads other hosts' scripts and frames: JSON, redirects and files keep
-        # the strict policy (and skip django-csp's rebuilding it).
-        if hosts and response.get("Content-Type", "").startswith(DOCUMENT_TYPES):
-            directives = getattr(settings, "CONTENT_SECURITY_POLICY", {}).get("DIRECTIVES", {})
-            enforcement.allow_hosts_in_csp(response, hosts, directives)
         if unknown:
             sightings.note(unknown, request.path)
         _vary_on_cookie(response)
@@ -202,8 +191,3 @@ def _vary_on_cookie(response: HttpResponseBase) -> None:
 def _refresh() -> None:
     REGISTRY.refresh()
     PUBLISHED.refresh()
-
-
-def _is_exempt(request: HttpRequest) -> bool:
-    match = getattr(request, "resolver_match", None)
-    return match is not None and getattr(match.func, "consent_exempt", False)

@@ -163,11 +163,15 @@ def state_for(request: HttpRequest, consent: Consent | None) -> ConsentState:
 
 
 def get_state(request: HttpRequest) -> ConsentState:
-    """Return the request's consent state, read once per request."""
-    state: ConsentState | None = getattr(request, "_consent_state", None)
+    """Return the consent in effect for the request: `request.consent`, read once per request.
+
+    ConsentMiddleware sets `request.consent` on the way in, and a decision made in the view
+    replaces it, so that the response is held to the new choices.
+    """
+    state: ConsentState | None = getattr(request, "consent", None)
     if state is None:
         state = read_state(request)
-        request._consent_state = state  # type: ignore[attr-defined]
+        request.consent = state  # type: ignore[attr-defined]
     return state
 
 

@@ -30,29 +30,33 @@ def test_the_log_signing_key_is_checked(settings):
 
 
 def test_the_projects_middleware_order_passes():
-    assert not {"consent.W001", "consent.W003"} & ids()
+    assert not {"consent.W001", "consent.W003", "consent.W006"} & ids()
 
 
-def messages(settings, middleware):
+def messages(settings, middleware, check="consent.W003"):
     settings.MIDDLEWARE = middleware
-    return [m.msg for m in run_checks() if m.id == "consent.W003"]
+    return [m.msg for m in run_checks() if m.id == check]
 
 
 def test_a_misplaced_middleware_is_reported(settings):
-    project = list(settings.MIDDLEWARE)
     ours = "consent.middleware.ConsentMiddleware"
-    below_sessions = [m for m in project if m != ours]
+    below_sessions = [m for m in settings.MIDDLEWARE if m != ours]
     below_sessions.insert(below_sessions.index("django.middleware.locale.LocaleMiddleware"), ours)
-    above_csp = [m for m in project if m != "csp.middleware.CSPMiddleware"]
-    above_csp.append("csp.middleware.CSPMiddleware")
 
     sessions = "django.contrib.sessions.middleware.SessionMiddleware"
     assert messages(settings, below_sessions) == [
         f"{ours} must come before {sessions} in MIDDLEWARE."
     ]
-    assert messages(settings, above_csp) == [
-        f"{ours} must come after csp.middleware.CSPMiddleware in MIDDLEWARE."
+
+
+def test_django_csps_own_middleware_in_place_of_ours_is_reported(settings):
+    plain = [
+        "csp.middleware.CSPMiddleware" if m == "consent.csp.ConsentCSPMiddleware" else m
+        for m in settings.MIDDLEWARE
     ]
+
+    (message,) = messages(settings, plain, check="consent.W006")
+    assert message.startswith("csp.middleware.CSPMiddleware is in MIDDLEWARE")
 
 
 def test_the_downgrade_setting_must_be_a_boolean(settings):

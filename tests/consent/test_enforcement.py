@@ -1,12 +1,18 @@
-"""The middleware on its own (RequestFactory), under WSGI and ASGI alike: what leaves the server."""
+"""The middleware on its own (RequestFactory), under WSGI and ASGI alike: what leaves the server.
+
+The consent middleware runs inside ours of django-csp's, as in the project's MIDDLEWARE, so that
+the Content-Security-Policy header is the one a browser would get.
+"""
 
 import pytest
 from asgiref.sync import async_to_sync
 from cookie_consent.models import CookieGroup
+from csp.decorators import csp_update
 from django.http import HttpResponse, JsonResponse
 from django.test import AsyncRequestFactory, RequestFactory
 from django.urls import ResolverMatch
 
+from consent.csp import ConsentCSPMiddleware
 from consent.decorators import consent_exempt
 from consent.middleware import ConsentMiddleware
 from consent.models import RegisteredCookie
@@ -56,7 +62,7 @@ def serve(request):
                 return respond(req)
 
             factory = RequestFactory()
-            handler = ConsentMiddleware(view)
+            handler = ConsentCSPMiddleware(ConsentMiddleware(view))
         else:
 
             async def view(req):
@@ -64,7 +70,7 @@ def serve(request):
                 return respond(req)
 
             factory = AsyncRequestFactory()
-            handler = ConsentMiddleware(view)
+            handler = ConsentCSPMiddleware(ConsentMiddleware(view))
         for name, value in cookies.items():
             factory.cookies[name] = value
         req = factory.get("/page/")
@@ -269,32 +275,58 @@ def test_every_page_varies_on_cookie(serve):
     assert "Cookie" in serve(lambda r: HttpResponse()).response.headers["Vary"]
 
 
+def policy(served):
+    """Return the Content-Security-Policy header as {directive: [sources]}."""
+    header = served.response.headers["Content-Security-Policy"]
+    return {d.split()[0]: d.split()[1:] for d in header.split("; ")}
+
+
+def test_consented_third_party_hosts_enter_the_policy(serve):
+    served = serve(lambda r: HttpResponse(), consented=("third-party", "session"))
+
+    assert "js.hs-scripts.com" in policy(served)["default-src"]
+    assert policy(served)["object-src"] == ["'none'"]
+
+
+def test_without_third_party_consent_no_other_host_enters_the_policy(serve):
+    served = serve(lambda r: HttpResponse(), consented=("first-party", "session"))
+
+    assert policy(served)["default-src"] == ["'self'"]
+
+
 def test_consented_hosts_join_what_a_views_own_csp_update_asked_for(serve):
+    @csp_update({"img-src": ["img.example"], "default-src": ["cdn.example"]})
     def respond(request):
-        response = HttpResponse()
-        response._csp_update = {"img-src": ["img.example"], "default-src": "cdn.example"}
-        return response
+        return HttpResponse()
 
-    update = serve(respond, consented=("third-party", "session")).response._csp_update
+    directives = policy(serve(respond, consented=("third-party", "session")))
 
-    assert update["img-src"] == ["img.example"]
-    assert update["default-src"][0] == "cdn.example"
-    assert "js.hs-scripts.com" in update["default-src"]
+    assert directives["img-src"] == ["img.example"]
+    assert directives["default-src"][:2] == ["'self'", "cdn.example"]
+    assert "js.hs-scripts.com" in directives["default-src"]
 
 
 def test_a_response_that_is_not_a_document_gets_no_consented_hosts(serve):
     served = serve(lambda r: JsonResponse({}), consented=("third-party", "session"))
 
-    assert getattr(served.response, "_csp_update", None) is None
+    assert policy(served)["default-src"] == ["'self'"]
 
 
 def test_without_consented_hosts_a_views_csp_update_is_left_alone(serve):
+    @csp_update({"img-src": ["img.example"]})
     def respond(request):
-        response = HttpResponse()
-        response._csp_update = {"img-src": ["img.example"]}
-        return response
+        return HttpResponse()
 
-    assert serve(respond).response._csp_update == {"img-src": ["img.example"]}
+    directives = policy(serve(respond))
+
+    assert directives["img-src"] == ["img.example"]
+    assert directives["default-src"] == ["'self'"]
+
+
+def test_an_exempt_view_gets_the_strict_policy(serve):
+    served = serve(lambda r: HttpResponse(), consented=ALL, exempt=True)
+
+    assert policy(served)["default-src"] == ["'self'"]
 
 
 def allowed_names(**choices):
