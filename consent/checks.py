@@ -19,8 +19,9 @@ MUST_PRECEDE = (
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
 )
-# CSPMiddleware writes the header from the hosts this middleware leaves on the response.
-MUST_FOLLOW = ("csp.middleware.CSPMiddleware",)
+# django-csp's own middleware, which knows nothing of consent, and ours, which subclasses it.
+PLAIN_CSP_MIDDLEWARE = "csp.middleware.CSPMiddleware"
+CSP_MIDDLEWARE = "consent.csp.ConsentCSPMiddleware"
 # Gives the records' IP hash and the rate limit the client's address behind trusted proxies.
 FORWARDED_FOR_MIDDLEWARE = "iportalis.middleware.ForwardedForMiddleware"
 
@@ -28,24 +29,24 @@ FORWARDED_FOR_MIDDLEWARE = "iportalis.middleware.ForwardedForMiddleware"
 @register()
 def check_settings(**kwargs: Any) -> list[CheckMessage]:
     errors: list[CheckMessage] = []
-    for name in ("CONSENT_MAX_AGE", "CONSENT_MAX_BODY"):
-        value = getattr(settings, name, None)
-        if value is not None and (not isinstance(value, int) or value <= 0):
+    for name, number in (
+        ("CONSENT_MAX_AGE", conf.CONSENT_MAX_AGE),
+        ("CONSENT_MAX_BODY", conf.CONSENT_MAX_BODY),
+    ):
+        if not isinstance(number, int) or isinstance(number, bool) or number <= 0:
             errors.append(Error(f"{name} must be a positive integer.", id="consent.E001"))
-    name = getattr(settings, "CONSENT_COOKIE_NAME", conf.CONSENT_COOKIE_NAME)
+    name = conf.CONSENT_COOKIE_NAME
     if not isinstance(name, str) or not name:
         errors.append(Error("CONSENT_COOKIE_NAME must be a non-empty string.", id="consent.E002"))
-    value = getattr(settings, "CONSENT_DOWNGRADE_PERSISTENT", True)
-    if not isinstance(value, bool):
+    if not isinstance(conf.CONSENT_DOWNGRADE_PERSISTENT, bool):
         errors.append(
             Error("CONSENT_DOWNGRADE_PERSISTENT must be True or False.", id="consent.E003")
         )
-    value = getattr(settings, "CONSENT_REFUSE_UNKNOWN_COOKIES", True)
-    if not isinstance(value, bool):
+    if not isinstance(conf.CONSENT_REFUSE_UNKNOWN_COOKIES, bool):
         errors.append(
             Error("CONSENT_REFUSE_UNKNOWN_COOKIES must be True or False.", id="consent.E006")
         )
-    rate = getattr(settings, "CONSENT_RATE_LIMIT", conf.CONSENT_RATE_LIMIT)
+    rate = conf.CONSENT_RATE_LIMIT
     if not isinstance(rate, str) or not RATE.fullmatch(rate):
         errors.append(
             Error(
@@ -121,15 +122,16 @@ def check_middleware(**kwargs: Any) -> list[CheckMessage]:
                     id="consent.W003",
                 )
             )
-    for other in middleware[position + 1 :]:
-        if other in MUST_FOLLOW:
-            warnings.append(
-                Warning(
-                    f"{MIDDLEWARE} must come after {other} in MIDDLEWARE.",
-                    hint="Otherwise consented services' hosts never reach the policy header.",
-                    id="consent.W003",
-                )
+    if PLAIN_CSP_MIDDLEWARE in middleware:
+        warnings.append(
+            Warning(
+                f"{PLAIN_CSP_MIDDLEWARE} is in MIDDLEWARE: consented services' hosts never reach "
+                "the Content-Security-Policy, so their scripts are blocked whatever the visitor "
+                "chose.",
+                hint=f"Use {CSP_MIDDLEWARE}, its subclass, in its place.",
+                id="consent.W006",
             )
+        )
     return warnings
 
 

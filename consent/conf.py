@@ -1,57 +1,82 @@
-"""The consent app's settings, each with its default, read when used so override_settings works."""
+"""The consent app's settings, each with its one default, read when used so override_settings
+works."""
 
 from __future__ import annotations
 
+from typing import TypeVar, cast
+
 from django.conf import settings
+from django.core.signals import setting_changed
 
 YEAR = 60 * 60 * 24 * 365
-DEFAULT_RATE_LIMIT = "30/m"
+T = TypeVar("T")
 
 
 class Settings:
+    """The consent app's settings as properties, each with its default.
+
+    A setting that is absent or None takes its default. Values are remembered until a setting
+    changes (Django's setting_changed signal, which override_settings sends), since the
+    middleware reads some on every request; consent.checks validates them.
+    """
+
+    def __init__(self) -> None:
+        self._values: dict[str, object] = {}
+
+    def setting(self, name: str, default: T) -> T:
+        try:
+            return cast(T, self._values[name])
+        except KeyError:
+            value = getattr(settings, name, None)
+            self._values[name] = value = default if value is None else value
+            return cast(T, value)
+
+    def forget(self, **kwargs: object) -> None:
+        self._values.clear()
+
     @property
     def CONSENT_COOKIE_NAME(self) -> str:
-        return str(getattr(settings, "CONSENT_COOKIE_NAME", "iportalis_consent"))
+        return self.setting("CONSENT_COOKIE_NAME", "iportalis_consent")
 
     @property
     def CONSENT_MAX_AGE(self) -> int:
         """Seconds a decision (a refusal as much as a consent) is remembered before asking again."""
-        return int(getattr(settings, "CONSENT_MAX_AGE", YEAR))
+        return self.setting("CONSENT_MAX_AGE", YEAR)
 
     @property
     def CONSENT_LOG_SIGNING_KEY(self) -> str:
         """The log's Ed25519 signer key, as Go's sumdb/note writes one:
         `PRIVATE+KEY+<origin>+<key ID>+<key>` (`manage.py consent_log_key` makes one). Its name
         is the log's origin, the first line of every checkpoint."""
-        return str(getattr(settings, "CONSENT_LOG_SIGNING_KEY", ""))
+        return self.setting("CONSENT_LOG_SIGNING_KEY", "")
 
     @property
     def CONSENT_LOG_INTEGRATOR(self) -> bool:
         """Run the log's integrator in a thread of every app process (WSGI and ASGI). Turn it off
         to run `manage.py integrate_log` as a process of its own instead."""
-        return bool(getattr(settings, "CONSENT_LOG_INTEGRATOR", True))
+        return self.setting("CONSENT_LOG_INTEGRATOR", True)
 
     @property
     def CONSENT_IP_KEY(self) -> str:
         """Secret that keys the HMAC stored instead of a visitor's IP address."""
-        return str(getattr(settings, "CONSENT_IP_KEY", None) or settings.SECRET_KEY)
+        return self.setting("CONSENT_IP_KEY", "") or settings.SECRET_KEY
 
     @property
     def CONSENT_DOWNGRADE_PERSISTENT(self) -> bool:
         """Turn a persistent cookie into a session cookie when only `session` is consented
         (True), or drop it (False)."""
-        return bool(getattr(settings, "CONSENT_DOWNGRADE_PERSISTENT", True))
+        return self.setting("CONSENT_DOWNGRADE_PERSISTENT", True)
 
     @property
     def CONSENT_REFUSE_UNKNOWN_COOKIES(self) -> bool:
         """Refuse every cookie the registry does not know, whatever the visitor allowed (True),
         until an admin classifies it; or treat it as first-party (False), as before."""
-        return bool(getattr(settings, "CONSENT_REFUSE_UNKNOWN_COOKIES", True))
+        return self.setting("CONSENT_REFUSE_UNKNOWN_COOKIES", True)
 
     @property
     def CONSENT_MAX_BODY(self) -> int:
         """Largest JSON body, in bytes, the consent API reads."""
-        return int(getattr(settings, "CONSENT_MAX_BODY", 4096))
+        return self.setting("CONSENT_MAX_BODY", 4096)
 
     @property
     def CONSENT_RATE_LIMIT(self) -> str:
@@ -61,7 +86,8 @@ class Settings:
         Decisions (the form and the API) and GPC signals are counted apart. A visitor decides once
         or twice; raise it if many visitors share one address (a large office behind NAT).
         """
-        return str(getattr(settings, "CONSENT_RATE_LIMIT", DEFAULT_RATE_LIMIT))
+        return self.setting("CONSENT_RATE_LIMIT", "30/m")
 
 
 conf = Settings()
+setting_changed.connect(conf.forget)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -15,7 +15,11 @@ TRUE_VALUES = {"1", "true", "yes", "on"}
 FALSE_VALUES = {"0", "false", "no", "off", ""}
 
 
-def env_bool(name: str, default: bool) -> bool:
+@overload
+def env_bool(name: str, default: bool) -> bool: ...
+@overload
+def env_bool(name: str, default: None) -> bool | None: ...
+def env_bool(name: str, default: bool | None) -> bool | None:
     value = os.environ.get(name)
     if value is None:
         return default
@@ -26,7 +30,11 @@ def env_bool(name: str, default: bool) -> bool:
     raise ImproperlyConfigured(f"{name} must be a boolean (1/0, true/false), not {value!r}.")
 
 
-def env_int(name: str, default: int) -> int:
+@overload
+def env_int(name: str, default: int) -> int: ...
+@overload
+def env_int(name: str, default: None) -> int | None: ...
+def env_int(name: str, default: int | None) -> int | None:
     value = os.environ.get(name)
     if value is None:
         return default

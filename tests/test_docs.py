@@ -8,7 +8,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 SOURCES = ["iportalis", "policy", "consent", "staff", "gunicorn.conf.py", "manage.py"]
-ENV_READERS = {"env_bool", "env_int", "env_list", "require", "getenv"}
+# Functions whose first argument names what they read (consent.conf reads through `setting`).
+READERS = {"env_bool", "env_int", "env_list", "require", "getenv", "setting"}
 
 
 def python_files() -> list[Path]:
@@ -39,7 +40,7 @@ def names_read(tree: ast.AST) -> set[str]:
         if isinstance(node, ast.Call) and node.args:
             func = node.func
             called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
-            if called in ENV_READERS or (
+            if called in READERS or (
                 called == "get" and isinstance(func, ast.Attribute) and _is_environ(func.value)
             ):
                 name = _string(node.args[0])
@@ -65,9 +66,10 @@ def test_the_scanner_finds_each_kind_of_read() -> None:
         "d = env_int('FOUR', 1)\n"
         "e = getattr(settings, 'FIVE', None)\n"
         "f = settings.SIX\n"
+        "h = self.setting('SEVEN', 1)\n"
         "g = settings.configured\n"
     )
-    assert names_read(tree) == {"ONE", "TWO", "THREE", "FOUR", "FIVE", "SIX"}
+    assert names_read(tree) == {"ONE", "TWO", "THREE", "FOUR", "FIVE", "SIX", "SEVEN"}
 
 
 def test_every_setting_the_code_reads_is_in_configuration_md() -> None:

@@ -50,8 +50,8 @@ MIDDLEWARE = [
     "iportalis.middleware.AllowedHostMiddleware",
     # Straight after SecurityMiddleware, as whitenoise asks: static files skip everything below.
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    # Writes the header from the hosts ConsentMiddleware leaves on the response.
-    "csp.middleware.CSPMiddleware",
+    # django-csp's CSPMiddleware, adding the hosts of the services the visitor consented to.
+    "consent.csp.ConsentCSPMiddleware",
     # Above everything that sets or reads cookies: see docs/architecture.md, "Middleware order".
     "consent.middleware.ConsentMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -138,18 +138,16 @@ COOKIE_CONSENT_LOG_ENABLED = False
 # The policy's table of cookies in use comes from the consent app's registry.
 POLICY_COOKIE_TABLE = "consent.registry.cookie_table_html"
 
-# Consent: see consent/conf.py. Set CONSENT_IP_KEY in production, independently of SECRET_KEY.
-# Every request reads the first two; Django caches a setting that exists, not a default.
-CONSENT_COOKIE_NAME = "iportalis_consent"
-CONSENT_DOWNGRADE_PERSISTENT = True
+# Consent: each setting's default is in consent/conf.py, which takes it wherever one is None (its
+# environment variable unset). Set CONSENT_IP_KEY in production, independently of SECRET_KEY.
 # The consent log's signing key (`manage.py consent_log_key` makes one). Production requires it;
 # development keeps a generated one in .consent-log-key.
-CONSENT_LOG_SIGNING_KEY = os.environ.get("CONSENT_LOG_SIGNING_KEY", "")
+CONSENT_LOG_SIGNING_KEY = os.environ.get("CONSENT_LOG_SIGNING_KEY")
 # Each app process integrates records into the log in a thread; off: run `manage.py integrate_log`.
-CONSENT_LOG_INTEGRATOR = env_bool("CONSENT_LOG_INTEGRATOR", True)
-CONSENT_IP_KEY = os.environ.get("CONSENT_IP_KEY", "")
-CONSENT_MAX_AGE = env_int("CONSENT_MAX_AGE", 60 * 60 * 24 * 365)
-CONSENT_RATE_LIMIT = os.environ.get("CONSENT_RATE_LIMIT", "30/m")
+CONSENT_LOG_INTEGRATOR = env_bool("CONSENT_LOG_INTEGRATOR", None)
+CONSENT_IP_KEY = os.environ.get("CONSENT_IP_KEY")
+CONSENT_MAX_AGE = env_int("CONSENT_MAX_AGE", None)
+CONSENT_RATE_LIMIT = os.environ.get("CONSENT_RATE_LIMIT")
 
 # The proxies (a load balancer, a TLS terminator) whose X-Forwarded-For names the client, as
 # addresses or networks, like gunicorn's forwarded_allow_ips; "*": any peer, where nothing else
