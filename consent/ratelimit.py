@@ -4,10 +4,10 @@ One client must not be able to flood the append-only log. Each address may write
 CONSENT_RATE_LIMIT decisions per period, and as many GPC records: a browser that sends
 `Sec-GPC: 1` but keeps no cookies is due a GPC record on every page it loads. The counts are fixed
 windows in the default cache, so with Redis they hold across every process and host; with the
-per-process memory cache, per process. A count costs one round trip to Redis
-(`iportalis.cache.hit`). The address is REMOTE_ADDR, which ForwardedForMiddleware sets to the
-client's behind trusted proxies (TRUSTED_PROXIES); IPv6 addresses count per /64, the block one
-subscriber gets, and IPv4-mapped ones (`::ffff:192.0.2.1`) as the IPv4 address they are.
+per-process memory cache, per process. A count costs one round trip to Redis (`hit`). The
+address is REMOTE_ADDR, which ForwardedForMiddleware sets to the client's behind trusted proxies
+(TRUSTED_PROXIES); IPv6 addresses count per /64, the block one subscriber gets, and IPv4-mapped
+ones (`::ffff:192.0.2.1`) as the IPv4 address they are.
 
 The limit fails open: when the cache cannot count, the request goes through. An outage of Redis
 must never stop a visitor's choice from being recorded.
@@ -24,10 +24,10 @@ import zlib
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from django.core.cache import caches
+from django.core.cache import BaseCache, caches
 from django.http import HttpRequest, HttpResponseBase
+from django_redis.cache import RedisCache
 
-from iportalis.cache import hit
 from iportalis.middleware import ip_of
 
 from .conf import conf
@@ -42,6 +42,16 @@ KEY_PREFIX = "consent.rate"
 # "30/m", "100/5m": a count, a slash, then a unit, optionally after a number of them.
 RATE = re.compile(r"([1-9][0-9]*)/([1-9][0-9]*)?([smhd])")
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+# Start a counter at 1 with its expiry, or add one to it and leave its expiry be: one round trip
+# where Django's API takes two (add, then incr).
+HIT = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then
+    redis.call('EXPIRE', KEYS[1], ARGV[1])
+end
+return count
+"""
 
 View = Callable[..., HttpResponseBase]
 TooMany = Callable[[HttpRequest, int], HttpResponseBase]
@@ -80,6 +90,27 @@ def window(client: str, period: int, now: float) -> tuple[int, float]:
     in it. Each client's windows are shifted by a hash of it, so they do not all end at once."""
     number, into = divmod(now - zlib.crc32(client.encode()) % period, period)
     return int(number), period - into
+
+
+def hit(cache: BaseCache, key: str, timeout: int) -> int:
+    """Add one to the counter `key`, which starts at 1 and lasts `timeout` seconds from then;
+    return its count. One round trip with django-redis; with other caches, Django's add and incr.
+    """
+    if isinstance(cache, RedisCache):
+        client = cache.client.get_client(write=True)
+        return int(_script(client)(keys=[cache.make_and_validate_key(key)], args=[timeout]))
+    if cache.add(key, 1, timeout):
+        return 1
+    try:
+        return cache.incr(key)
+    except ValueError:  # it expired between the two
+        cache.add(key, 1, timeout)
+        return 1
+
+
+@functools.lru_cache(maxsize=8)
+def _script(client: Any) -> Any:
+    return client.register_script(HIT)
 
 
 def retry_after(request: HttpRequest, group: str) -> int | None:

@@ -84,7 +84,13 @@ def cache_from_url(url: str) -> dict[str, Any]:
     if url in ("", "locmem://"):
         return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     if url.startswith(("redis://", "rediss://", "unix://")):
-        return {"BACKEND": "iportalis.cache.RedisCache", "LOCATION": url}
+        # django-redis keeps one client per server (Django's own backend builds a redis.Redis,
+        # at about 0.5 ms, for every call). A Redis that hangs costs a request a second at most.
+        return {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": url,
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1},
+        }
     raise ImproperlyConfigured(f"CACHE_URL must be locmem:// or a redis:// URL, not {url!r}.")
 
 

@@ -1,9 +1,9 @@
-"""iportalis.cache.RedisCache: Django's Redis backend, plus a counter in one round trip."""
+"""The shared cache (django-redis), and the rate limit's counter in one round trip."""
 
 import pytest
 from django.core.cache import caches
 
-from iportalis.cache import hit
+from consent.ratelimit import hit
 from iportalis.env import cache_from_url
 
 DB = 10
@@ -19,7 +19,7 @@ def cache(settings, redis_url):
 
 
 def ttl(cache, key):
-    return cache._cache.get_client().ttl(cache.make_key(key))
+    return cache.ttl(key)
 
 
 def test_a_counter_starts_at_one_with_its_expiry_and_counts_on(cache):
@@ -53,8 +53,10 @@ def test_the_rest_of_the_api_works_as_django_s(cache):
 
 
 def test_one_redis_client_serves_every_call(cache):
-    client = cache._cache.get_client()
+    """Why django-redis: Django's own backend built a client, at about 0.5 ms, for every call."""
+    client = cache.client.get_client()
 
-    assert cache._cache.get_client("key", write=True) is client
+    assert cache.client.get_client(write=True) is client
     hit(cache, "count", 60)
-    assert cache._cache.get_client() is client
+    cache.get("count")
+    assert cache.client.get_client() is client
