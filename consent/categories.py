@@ -44,8 +44,9 @@ def allows(choices: Choices, party: str, persistent: bool) -> bool:
     return bool(choices.get(party)) and bool(choices.get(PERSISTENT if persistent else SESSION))
 
 
-# The categories' names and descriptions as the seed policy words them. A migration copies them
-# into the registry; gettext_noop makes them translatable wherever they are shown unchanged.
+# The categories' names and descriptions as the seed policy words them. Migration consent.0003
+# wrote a frozen copy into the registry's rows, which hold the English; marking them here with
+# gettext_noop is what puts them in the catalogue, so they are translated wherever they are shown.
 SEED_TEXT = {
     NECESSARY: (
         gettext_noop("Strictly necessary"),

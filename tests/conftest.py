@@ -7,6 +7,7 @@ import pytest
 import redis
 from django.conf import settings
 from django.core.cache import cache
+from django.core.management import call_command
 from django.db import connection
 
 from consent.roles import CREDENTIALS, RUNTIME_ROLE
@@ -96,12 +97,35 @@ def django_db_setup(django_db_setup, django_db_blocker):
     may do: emptying the tables between transactional tests, the purge, a test's tampering."""
     options = connection.settings_dict.setdefault("OPTIONS", {})
     with django_db_blocker.unblock():
+        MIGRATED["default"] = connection.creation.serialize_db_to_string()
         connection.close()
     options["assume_role"] = RUNTIME_ROLE
     yield
     with django_db_blocker.unblock():
         connection.close()
     del options["assume_role"]
+
+
+# What `migrate` left in the test database, serialized once after it ran, as pytest-django's
+# serialized_rollback would take it.
+MIGRATED: dict[str, str] = {}
+
+
+@pytest.fixture
+def migrated_db(transactional_db: None) -> None:
+    """Give a transactional test the rows `migrate` made (the published policy versions, the seed
+    registry, the Auditors group, content types and permissions), whatever the transactional
+    tests before it left in the tables.
+
+    serialized_rollback cannot: it loads the rows over those still there, and the database
+    refuses any UPDATE of a published policy version (policy/0002). So the tables are emptied
+    first, as the owner and without post_migrate's content types, and the rows go back in through
+    Django's own deserialization, never through migration code.
+    """
+    call_command(
+        "flush", interactive=False, verbosity=0, reset_sequences=False, inhibit_post_migrate=True
+    )
+    connection.creation.deserialize_db_from_string(MIGRATED["default"])
 
 
 @pytest.fixture(autouse=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import Permission, User
+from django.contrib.auth.models import Group, Permission, User
 
 from policy.models import PolicyVersion
 
@@ -68,14 +68,10 @@ def make_record(consent_id=None, event="accept_all", surface="banner", choices=N
 
 
 def make_auditor(username: str = "auditor") -> User:
-    """Return a staff user whose only permissions come from the Auditors group."""
-    from django.apps import apps
-
-    from consent.auditors import create_auditors_group
-
+    """Return a staff user whose only permissions come from the Auditors group that migration
+    consent.0005 made (live-server tests get it back through the `migrated_db` fixture)."""
     user = User.objects.create_user(username, password="not-a-real-password", is_staff=True)
-    # Live-server tests start from an emptied database, without the migration's group.
-    user.groups.add(create_auditors_group(apps))
+    user.groups.add(Group.objects.get(name="Auditors"))
     return user
 
 

@@ -4,11 +4,8 @@ import os
 from pathlib import Path
 
 import pytest
-from django.apps import apps
 
-from consent.seed import seed_registry
 from policy.models import PolicyVersion
-from policy.seed import publish_policies
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Without the background-networking flags chromium keeps trying to reach Google's hosts, which
@@ -51,11 +48,9 @@ def browser():
 
 
 @pytest.fixture
-def seed_policy(transactional_db):
-    """The registry and the published versions as the migrations make them (live-server tests
+def seed_policy(migrated_db):
+    """The registry and the published versions as the migrations made them (live-server tests
     start from an emptied database); return the current English version."""
-    seed_registry(apps)
-    publish_policies(PolicyVersion)
     return PolicyVersion.objects.current("en")
 
 

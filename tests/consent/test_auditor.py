@@ -446,14 +446,11 @@ def integrate_records(count: int) -> int:
     return integrate_committed().size
 
 
-@pytest.mark.django_db(transaction=True)
-def test_check_and_witness_the_real_site(live_server, tmp_path):
+def test_check_and_witness_the_real_site(migrated_db, live_server, tmp_path):
     from consent.log import store
     from consent.models import Witness
     from policy.models import PolicyVersion
-    from policy.seed import publish_seed_policy
 
-    publish_seed_policy(PolicyVersion)  # a transaction test starts from an emptied database
     published = PolicyVersion.objects.published().count()
     first = published + 3  # the published versions' publications, and three records
     assert integrate_records(3) == first

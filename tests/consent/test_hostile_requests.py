@@ -14,17 +14,13 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from django.apps import apps
 from django.db import connection
 from django.test import AsyncClient, Client
 
 from consent.categories import OPTIONAL
 from consent.models import ConsentRecord, UnknownCookie
 from consent.records import ip_hmac
-from consent.seed import seed_registry
 from consent.unknown import sightings
-from policy.models import PolicyVersion
-from policy.seed import publish_seed_policy
 from tests.consent.test_hostile import COOKIE, FORM, HOST, Probe, probe  # noqa: F401
 from tests.consent.test_rate_limit import roomy_address
 from tests.factories import make_consent_cookie
@@ -107,11 +103,9 @@ def test_gpc_refuses_third_party_when_the_rate_limit_is_used_up_under_asgi(probe
 
 
 @pytest.fixture
-def read_only_database(transactional_db: None) -> Iterator[None]:
+def read_only_database(migrated_db: None) -> Iterator[None]:
     """Make every transaction of the app's connection read-only, as on a primary that failed
     over to a standby: pages still read, and every INSERT fails with a database error."""
-    seed_registry(apps)
-    publish_seed_policy(PolicyVersion)
     with connection.cursor() as cursor:
         cursor.execute("SET default_transaction_read_only = on")
     yield

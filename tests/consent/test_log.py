@@ -179,11 +179,7 @@ def test_a_batch_that_dies_leaves_nothing_half_done(monkeypatch):
     assert integrate().size == len(publications()) + 1
 
 
-@pytest.mark.django_db(transaction=True)
-def test_records_committed_by_concurrent_writers_all_land_once():
-    from policy.seed import publish_seed_policy
-
-    publish_seed_policy(PolicyVersion)  # a transaction test starts from an emptied database
+def test_records_committed_by_concurrent_writers_all_land_once(migrated_db):
     errors: list[BaseException] = []
     stop = threading.Event()
 

@@ -63,16 +63,7 @@ def test_writing_a_record_is_one_insert_and_touches_no_shared_row(django_assert_
     assert captured.captured_queries[0]["sql"].startswith("EXECUTE consent_append_record")
 
 
-@pytest.mark.django_db(transaction=True)
-def test_records_go_in_on_a_new_connection_and_after_a_rollback():
-    from django.apps import apps
-
-    from consent.seed import seed_registry
-    from policy.models import PolicyVersion
-    from policy.seed import publish_seed_policy
-
-    seed_registry(apps)
-    publish_seed_policy(PolicyVersion)
+def test_records_go_in_on_a_new_connection_and_after_a_rollback(migrated_db):
     first = make_record()  # prepares the append on this connection
     connection.close()
     second = make_record()  # a new connection: prepared again

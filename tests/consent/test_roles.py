@@ -209,12 +209,7 @@ def test_as_the_owner_the_check_warns_that_the_app_could_erase():
     assert check_runtime_role(databases=None) == []  # only with --database
 
 
-@pytest.mark.django_db(transaction=True)
-def test_flush_empties_the_tables_as_the_owner():
-    from policy.models import PolicyVersion
-    from policy.seed import publish_policies
-
-    publish_policies(PolicyVersion)  # a transaction test may start from an emptied database
+def test_flush_empties_the_tables_as_the_owner(migrated_db):
     make_record()
 
     call_command("flush", "--noinput", verbosity=0)

@@ -347,11 +347,7 @@ def test_an_older_kept_checkpoint_still_verifies_after_growth(log, keep):
     assert "consistent with the 2 kept checkpoints" in output
 
 
-@pytest.mark.django_db(transaction=True)
-def test_outside_a_transaction_both_passes_share_one_snapshot():
-    from policy.seed import publish_seed_policy
-
-    publish_seed_policy(PolicyVersion)
+def test_outside_a_transaction_both_passes_share_one_snapshot(migrated_db):
     for _ in range(20):
         make_record()
     integrate_committed()

@@ -21,16 +21,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from django.apps import apps
 from django.test import Client
 
 from consent import entries
 from consent.log import note, store
 from consent.log.models import LogCheckpoint, LogLeaf
 from consent.models import ConsentRecord
-from consent.seed import seed_registry
-from policy.models import PolicyVersion
-from policy.seed import publish_seed_policy
 from tests.factories import integrate_committed, make_records
 
 GOPATH = Path("/usr/share/gocode")  # where Debian's golang-*-dev packages put Go source
@@ -91,9 +87,6 @@ class Site:
     and a tree grown since, with a full tile, partial ones and a level above."""
 
     def __init__(self, directory: Path) -> None:
-        # A transaction test starts from an emptied database.
-        seed_registry(apps)
-        publish_seed_policy(PolicyVersion)
         visitor = Client()
         response = visitor.post("/consent/", {"action": "accept_all", "surface": "banner"})
         assert response.status_code == 303
@@ -122,7 +115,7 @@ class Site:
 
 
 @pytest.fixture
-def site(transactional_db, tmp_path: Path) -> Site:
+def site(migrated_db, tmp_path: Path) -> Site:
     return Site(tmp_path)
 
 
