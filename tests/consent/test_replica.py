@@ -142,7 +142,9 @@ def connect(config: dict[str, Any], **extra: Any) -> Any:
 def accepts_replication(config: dict[str, Any]) -> bool:
     """Return whether the suite's server lets its superuser open a replication connection."""
     try:
-        connect({**config, "USER": SUPERUSER}, connection_factory=PhysicalReplicationConnection)
+        connect(
+            {**config, "USER": SUPERUSER}, connection_factory=PhysicalReplicationConnection
+        ).close()
     except psycopg2.OperationalError:
         return False
     return True
@@ -204,9 +206,15 @@ def streaming_replica() -> Iterator[Servers]:
                 "--no-sync",
             )
             source = programs.start(root / "primary", free_port(), stack)
-            with embedded_db._connected(source) as cursor:
-                embedded_db.create_roles(cursor)
-                cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(suite["NAME"])))
+            admin = connect(source)
+            admin.autocommit = True
+            try:  # the suite's roles, and a database of the suite's database's name
+                with admin.cursor() as cursor:
+                    embedded_db.create_roles(cursor)
+                    name = sql.Identifier(suite["NAME"])
+                    cursor.execute(sql.SQL("CREATE DATABASE {}").format(name))
+            finally:
+                admin.close()
             primary = {**suite, **source}
         replica_data = root / "replica"
         programs.run(
@@ -374,6 +382,8 @@ def test_a_replica_that_is_the_primary_under_another_name_is_refused(replica):
 def test_exports_statistics_and_verification_read_the_replica_and_go_on_without_it(
     replica, client, tmp_path, figures, caplog
 ):
+    """Against the embedded PostgreSQL this replicates the suite's own server; against the
+    machine's, a private primary (see the module's docstring). The figures say which."""
     figures("servers", replica.how)
     seed_registry(apps)  # an earlier test's flush emptied it: the session cookie is in it
     make_published()
