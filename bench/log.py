@@ -220,15 +220,15 @@ def reusable_tree(leaves: int) -> bool:
     )
 
 
-ReadTile = Callable[[int, int, int], bytes]
+ReadTile = Callable[..., bytes]  # (level, index, width[, using])
 
 
 def counting(read_tile: ReadTile, seen: set[tuple[int, int]]) -> ReadTile:
     """Return `read_tile` noting each tile (level, index) it reads in `seen`."""
 
-    def read(level: int, index: int, width: int) -> bytes:
+    def read(level: int, index: int, width: int, *using: str) -> bytes:
         seen.add((level, index))
-        return read_tile(level, index, width)
+        return read_tile(level, index, width, *using)
 
     return read
 
@@ -281,7 +281,7 @@ def time_proofs(proofs: int) -> dict[str, Any]:
         for old, index in zip(old_sizes[:sample], indexes[:sample], strict=True):
             for kind in ("consistency", "inclusion"):
                 seen: set[tuple[int, int]] = set()
-                store.read_tile = counting(real_read_tile, seen)  # type: ignore[assignment]
+                store.read_tile = counting(real_read_tile, seen)
                 queries = 0
                 if kind == "consistency":
                     proof = store.consistency_proof(old, size)

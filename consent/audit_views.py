@@ -19,7 +19,8 @@ from .export import proof_response, records, streaming_response
 from .forms import ExportForm, ExportProofForm, VerifyForm, error_text
 from .log import store
 from .log.models import LogCheckpoint
-from .verification import verify_log
+from .replica import read_database
+from .verification import largest_kept, verify_log
 
 
 @staff_member_required
@@ -39,7 +40,8 @@ def export(request: HttpRequest, fmt: str) -> HttpResponseBase:
         query = request.GET.copy()
         query.pop("size", None)
         proof_url = f"{reverse('audit:export_csv_proof')}?{query.urlencode()}".rstrip("?")
-    return streaming_response(records(**form.cleaned_data), fmt, filename, proof_url)
+    queryset = records(**form.cleaned_data).using(read_database())
+    return streaming_response(queryset, fmt, filename, proof_url)
 
 
 @staff_member_required
@@ -54,12 +56,16 @@ def export_proof(request: HttpRequest) -> HttpResponseBase:
         message = _("This proof cannot be made:") + "\n" + error_text(form) + "\n"
         return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
     size = form.cleaned_data.pop("size")
-    checkpoint = store.latest() if size is None else LogCheckpoint.objects.filter(size=size).first()
+    using = read_database(covering=size or 0)
+    if size is None:
+        checkpoint = store.latest(using)
+    else:
+        checkpoint = LogCheckpoint.objects.using(using).filter(size=size).first()
     if size is not None and checkpoint is None:
         message = _("size: No checkpoint of the log has this size.") + "\n"
         return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
     filename = f"consent-records-size-{checkpoint.size if checkpoint else 0}.csv.proof.json"
-    return proof_response(records(**form.cleaned_data), checkpoint, filename)
+    return proof_response(records(**form.cleaned_data).using(using), checkpoint, filename)
 
 
 @never_cache
@@ -82,7 +88,7 @@ def verify(request: HttpRequest) -> HttpResponse:
         return render(request, "consent/audit/verify.html", context, status=400)
     if form.is_bound:
         kept = [form.cleaned_data["checkpoint"]] if form.cleaned_data["checkpoint"] else []
-        report = verify_log(kept)
+        report = verify_log(kept, using=read_database(covering=largest_kept(kept)))
         context["report"] = report
         context["root"] = base64.b64encode(report.root).decode()
     return render(request, "consent/audit/verify.html", context)

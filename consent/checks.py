@@ -4,7 +4,9 @@ from typing import Any
 
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning, register
+from django.db import DEFAULT_DB_ALIAS
 
+from iportalis.env import REPLICA
 from iportalis.middleware import ANY_PEER, network_of
 
 from .conf import conf
@@ -191,3 +193,23 @@ def check_log_signing_key(**kwargs: Any) -> list[CheckMessage]:
     if signer.key_type != 0x01:
         return [Error("CONSENT_LOG_SIGNING_KEY must be an Ed25519 note key.", id="consent.E007")]
     return []
+
+
+@register()
+def check_replica_url(**kwargs: Any) -> list[CheckMessage]:
+    """A read replica that is the primary itself would only add load where it was meant to
+    take it away (consent.replica)."""
+    databases = settings.DATABASES
+    if REPLICA not in databases:
+        return []
+    replica, primary = databases[REPLICA], databases[DEFAULT_DB_ALIAS]
+    if any(replica.get(key) != primary.get(key) for key in ("HOST", "PORT", "NAME")):
+        return []
+    return [
+        Error(
+            "DATABASE_REPLICA_URL names the same host, port and database as DATABASE_URL: it "
+            "must be a standby of the primary, not the primary.",
+            hint="Name the standby's host and port in DATABASE_REPLICA_URL, or unset it.",
+            id="consent.E008",
+        )
+    ]

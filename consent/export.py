@@ -26,7 +26,8 @@ from typing import Any, Protocol, cast
 
 from asgiref.sync import sync_to_async
 from django.core.exceptions import EmptyResultSet
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from django.utils.cache import add_never_cache_headers
@@ -44,6 +45,9 @@ FORMATS = ("csv", "jsonl")
 CONTENT_TYPES = {"csv": "text/csv; charset=utf-8", "jsonl": "application/jsonl; charset=utf-8"}
 CHUNK_ROWS = 2000
 PROOF_FORMAT = "iportalis-consent-export-proof/1"
+# The checkpoint an export or proof download is proved against, named in its headers.
+SIZE_HEADER = "Consent-Log-Size"
+ROOT_HEADER = "Consent-Log-Root"
 
 # Each export column and the queryset field it comes from, in export order.
 _SOURCES = (
@@ -103,9 +107,10 @@ def export_sql(
         queryset.order_by().values_list(*sources),
         ConsentRecord.objects.order_by().values_list(*sources),
     )
-    quote = connection.ops.quote_name
+    db = connections[queryset.db]
+    quote = db.ops.quote_name
     names = ", ".join(quote(column) for column, _source in _SOURCES)
-    select = ", ".join(f"{_render(column, fmt)} AS {quote(column)}" for column, _ in _SOURCES)
+    select = ", ".join(f"{_render(column, fmt, db)} AS {quote(column)}" for column, _ in _SOURCES)
     # The size bound is in the SELECT, not the join, so that PostgreSQL merges the records
     # with the leaves in the order of their (source, ref) index instead of sorting the leaves.
     sql = (
@@ -119,7 +124,7 @@ def export_sql(
         # subquery that has an ORDER BY, so its rows come out in that order.
         index = ", e.leaf_index" if with_index else ""
         sql = f"SELECT row_to_json(e)::text{index} FROM ({sql}) AS e"
-    return _compose(sql, params)
+    return _compose(sql, params, db)
 
 
 def _select(queryset: QuerySet[Any], unfiltered: QuerySet[Any]) -> tuple[str, Any]:
@@ -136,13 +141,14 @@ def _select(queryset: QuerySet[Any], unfiltered: QuerySet[Any]) -> tuple[str, An
         return f"{sql} LIMIT 0", params
 
 
-def _compose(sql: str, params: Any) -> str:
-    operations: Any = connection.ops  # compose_sql() is the PostgreSQL backend's own
+def _compose(sql: str, params: Any, db: BaseDatabaseWrapper) -> str:
+    """Return the SQL with its parameters quoted by `db`, the connection that will run it."""
+    operations: Any = db.ops  # compose_sql() is the PostgreSQL backend's own
     return str(operations.compose_sql(sql, params))
 
 
-def _render(column: str, fmt: str) -> str:
-    name = f"r.{connection.ops.quote_name(column)}"
+def _render(column: str, fmt: str, db: BaseDatabaseWrapper) -> str:
+    name = f"r.{db.ops.quote_name(column)}"
     if column == "created_at":
         # PostgreSQL's own output in UTC (see _session), made ISO 8601: 2026-01-31T12:00:00.5+00:00.
         # As cheap as it gets: to_char would make an export of a million rows 15% slower.
@@ -164,9 +170,11 @@ _FORMULA_START = r"'(^|(?<=[,;\t\r\n]))(?=[=+@\t\r\n''-])'"
 # The proof ----------------------------------------------------------------------------------
 
 
-def proof_chunks(proved: Proved, checkpoint: LogCheckpoint | None) -> Iterator[str]:
+def proof_chunks(
+    proved: Proved, checkpoint: LogCheckpoint | None, using: str = DEFAULT_DB_ALIAS
+) -> Iterator[str]:
     """Yield the proof of an export against `checkpoint`, whose rows' leaves are `proved`:
-    JSON on one line.
+    JSON on one line, read from the database `using` (the one that gave the rows).
 
     It holds the checkpoint's signed note; the hash of every maximal subtree of RFC 9162's
     recursion that holds none of the leaves the export proves, so that those leaves and these
@@ -175,13 +183,13 @@ def proof_chunks(proved: Proved, checkpoint: LogCheckpoint | None) -> Iterator[s
     purge removed. consent.exportproof checks it. Read in the export's snapshot.
     """
     size = checkpoint.size if checkpoint is not None else 0
-    purge, purge_index = _latest_purge(size)
+    purge, purge_index = _latest_purge(size, using)
     yield (
         f'{{"format":{json.dumps(PROOF_FORMAT)},'
         f'"checkpoint":{json.dumps(checkpoint.note if checkpoint else None)},'
         f'"size":{size},"subtrees":['
     )
-    hash_at = store.hash_reader()
+    hash_at = store.hash_reader(using)
     gaps = proved.gaps()
     for n, (lo, hi) in enumerate(missing_subtrees(_without(gaps, purge_index), size)):
         digest = base64.b64encode(merkle.range_hash(lo, hi, hash_at)).decode()
@@ -192,7 +200,7 @@ def proof_chunks(proved: Proved, checkpoint: LogCheckpoint | None) -> Iterator[s
         entry = {"index": purge_index, "entry": encoded}
     yield f'],"records":{proved.count},"purge":{json.dumps(entry)},"purged":['
     if purge is not None:
-        runs = _purged_runs(min(size, purge.tree_size), purge.highest_id)
+        runs = _purged_runs(min(size, purge.tree_size), purge.highest_id, using)
         yield ",".join(f"[{lo},{hi}]" for lo, hi in runs)
     yield "]}"
 
@@ -287,6 +295,7 @@ class _ExportedGaps:
 
     def __init__(self, queryset: QuerySet[ConsentRecord], size: int) -> None:
         self.size = size
+        self.using = queryset.db
         ids, params = _select(
             queryset.order_by().values("pk"), ConsentRecord.objects.order_by().values("pk")
         )
@@ -302,12 +311,13 @@ class _ExportedGaps:
             ORDER BY index
             """,
             params,
+            connections[self.using],
         )
         self.count = 0
 
     def gaps(self) -> Iterator[tuple[int, int]]:
         after = 0
-        with connection.chunked_cursor() as cursor:
+        with connections[self.using].chunked_cursor() as cursor:
             cursor.execute(self.sql)
             while rows := cursor.fetchmany(10_000):
                 for index, following, n in rows:
@@ -322,16 +332,16 @@ class _ExportedGaps:
             yield after, self.size
 
 
-def _latest_purge(size: int) -> tuple[ConsentPurge | None, int | None]:
+def _latest_purge(size: int, using: str) -> tuple[ConsentPurge | None, int | None]:
     """Return the latest purge whose entry is in the tree of `size` leaves, and its index."""
-    leaves = LogLeaf.objects.filter(source=PURGE, index__lt=size).order_by("-index")
+    leaves = LogLeaf.objects.using(using).filter(source=PURGE, index__lt=size).order_by("-index")
     leaf = leaves.values_list("ref", "index").first()
     if leaf is None:
         return None, None
-    return ConsentPurge.objects.get(pk=leaf[0]), leaf[1]
+    return ConsentPurge.objects.using(using).get(pk=leaf[0]), leaf[1]
 
 
-def _purged_runs(below: int, highest_id: int) -> Iterator[tuple[int, int]]:
+def _purged_runs(below: int, highest_id: int, using: str) -> Iterator[tuple[int, int]]:
     """Yield the runs `[lo, hi)` of record leaves below `below` whose records are gone and that
     the purges account for (consent.purge)."""
     sql = f"""
@@ -343,7 +353,7 @@ def _purged_runs(below: int, highest_id: int) -> Iterator[tuple[int, int]]:
         ) AS gone
         GROUP BY run ORDER BY 1
     """
-    with connection.chunked_cursor() as cursor:
+    with connections[using].chunked_cursor() as cursor:
         cursor.execute(sql)
         while rows := cursor.fetchmany(10_000):
             yield from rows
@@ -358,17 +368,18 @@ class Writable(Protocol):
 
 def copy_to(
     queryset: QuerySet[ConsentRecord], fmt: str, file: Writable, proof: Writable | None = None
-) -> int:
+) -> tuple[int, LogCheckpoint | None]:
     """Write the export to `file` with PostgreSQL's COPY, one row per write, and its proof: as
-    the last line of JSON Lines, or to `proof` for CSV. Return the count of records."""
+    the last line of JSON Lines, or to `proof` for CSV. Return the count of records and the
+    checkpoint they are proved against."""
     if fmt == "csv":
         options = "FORMAT csv, HEADER"
     else:
         # Text format would double the JSON's backslashes. CSV with a delimiter and a quote
         # character that JSON never holds unescaped passes each line through untouched.
         options = "FORMAT csv, DELIMITER e'\\x01', QUOTE e'\\x02'"
-    with snapshot() as cursor:
-        checkpoint = store.latest()
+    with snapshot(queryset.db) as cursor:
+        checkpoint = store.latest(queryset.db)
         proved = LeafSet(checkpoint.size if checkpoint else 0)
         sql = export_sql(queryset, fmt, proved.size)
         gathering = _Gathering(file, proved, b"," if fmt == "csv" else b":")
@@ -376,10 +387,10 @@ def copy_to(
         count = int(cursor.rowcount)
         target = file if fmt == "jsonl" else proof
         if target is not None:
-            for chunk in proof_chunks(proved, checkpoint):
+            for chunk in proof_chunks(proved, checkpoint, queryset.db):
                 target.write(chunk.encode())
             target.write(b"\n")
-    return count
+    return count, checkpoint
 
 
 class _Gathering:
@@ -400,11 +411,13 @@ class _Gathering:
 
 
 @contextmanager
-def snapshot() -> Iterator[Any]:
-    """Run a block in one REPEATABLE READ snapshot, so that the rows and their proof agree;
-    inside a caller's transaction, the caller's snapshot applies. Yield a cursor."""
-    outermost = not connection.in_atomic_block
-    with transaction.atomic(), connection.cursor() as cursor:
+def snapshot(using: str = DEFAULT_DB_ALIAS) -> Iterator[Any]:
+    """Run a block in one REPEATABLE READ snapshot of the database `using`, so that the rows and
+    their proof agree; inside a caller's transaction, the caller's snapshot applies. Yield a
+    cursor."""
+    db = connections[using]
+    outermost = not db.in_atomic_block
+    with transaction.atomic(using), db.cursor() as cursor:
         if outermost:
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         _session(cursor)
@@ -426,8 +439,8 @@ def stream(
     """
     proved = proved or LeafSet(checkpoint.size if checkpoint else 0)
     sql = export_sql(queryset, fmt, proved.size, with_index=True)
-    with snapshot():
-        with connection.chunked_cursor() as cursor:
+    with snapshot(queryset.db):
+        with connections[queryset.db].chunked_cursor() as cursor:
             cursor.execute(sql)
             if fmt == "csv":
                 yield (",".join(COLUMNS) + "\n").encode()
@@ -437,12 +450,12 @@ def stream(
                         proved.add(row[-1])
                 yield _format(rows, fmt)
         if fmt == "jsonl":
-            yield from _proof_bytes(proved, checkpoint)
+            yield from _proof_bytes(proved, checkpoint, queryset.db)
 
 
-def _proof_bytes(proved: Proved, checkpoint: LogCheckpoint | None) -> Iterator[bytes]:
+def _proof_bytes(proved: Proved, checkpoint: LogCheckpoint | None, using: str) -> Iterator[bytes]:
     pieces: list[str] = []
-    for piece in proof_chunks(proved, checkpoint):
+    for piece in proof_chunks(proved, checkpoint, using):
         pieces.append(piece)
         if len(pieces) >= 1000:  # subtree hashes: about 60 kB
             yield "".join(pieces).encode()
@@ -497,10 +510,16 @@ def _next_chunk(chunks: Iterator[bytes]) -> bytes | None:
     return next(chunks, None)
 
 
-def _download(content: Iterator[bytes], content_type: str, filename: str) -> ExportResponse:
+def _download(
+    content: Iterator[bytes], content_type: str, filename: str, checkpoint: LogCheckpoint | None
+) -> ExportResponse:
     response = ExportResponse(content, content_type=content_type)
     response["Content-Disposition"] = content_disposition_header(True, filename) or "attachment"
     add_never_cache_headers(response)  # personal data: no copies in caches
+    # Read from a replica, the checkpoint may be older than the primary's latest: say which.
+    response[SIZE_HEADER] = str(checkpoint.size if checkpoint else 0)
+    root = bytes(checkpoint.root) if checkpoint else merkle.EMPTY_ROOT
+    response[ROOT_HEADER] = base64.b64encode(root).decode()
     return response
 
 
@@ -518,15 +537,16 @@ def streaming_response(
     """
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}")
-    checkpoint = store.latest()
+    checkpoint = store.latest(queryset.db)
     size = checkpoint.size if checkpoint else 0
     if fmt == "csv" and proof_url is None:
-        return _download(
-            _zipped(queryset, checkpoint, filename), "application/zip", f"{filename}.zip"
-        )
+        zipped = _zipped(queryset, checkpoint, filename)
+        return _download(zipped, "application/zip", f"{filename}.zip", checkpoint)
     if fmt == "csv":
         filename = filename.replace(".csv", f"-size-{size}.csv")
-    response = _download(stream(queryset, fmt, checkpoint), CONTENT_TYPES[fmt], filename)
+    response = _download(
+        stream(queryset, fmt, checkpoint), CONTENT_TYPES[fmt], filename, checkpoint
+    )
     if fmt == "csv" and proof_url is not None:
         link = f"{proof_url}{'&' if '?' in proof_url else '?'}size={size}"
         response["Link"] = f'<{link}>; rel="describedby"; type="application/json"'
@@ -539,11 +559,11 @@ def proof_response(
     """Return the sidecar proof of a CSV export of `queryset` made against `checkpoint`."""
 
     def content() -> Iterator[bytes]:
-        with snapshot():
+        with snapshot(queryset.db):
             size = checkpoint.size if checkpoint else 0
-            yield from _proof_bytes(_ExportedGaps(queryset, size), checkpoint)
+            yield from _proof_bytes(_ExportedGaps(queryset, size), checkpoint, queryset.db)
 
-    return _download(content(), "application/json", filename)
+    return _download(content(), "application/json", filename, checkpoint)
 
 
 class _Pipe(io.RawIOBase):
@@ -571,13 +591,13 @@ def _zipped(
     """Yield a ZIP archive of the CSV export and its proof, made in one snapshot."""
     pipe = _Pipe()
     proved = LeafSet(checkpoint.size if checkpoint else 0)
-    with snapshot(), zipfile.ZipFile(pipe, "w", zipfile.ZIP_STORED) as archive:
+    with snapshot(queryset.db), zipfile.ZipFile(pipe, "w", zipfile.ZIP_STORED) as archive:
         with archive.open(filename, "w", force_zip64=True) as member:
             for chunk in stream(queryset, "csv", checkpoint, proved):
                 member.write(chunk)
                 if pipe.chunks:
                     yield pipe.take()
         with archive.open(f"{filename}.proof.json", "w") as member:
-            for chunk in _proof_bytes(proved, checkpoint):
+            for chunk in _proof_bytes(proved, checkpoint, queryset.db):
                 member.write(chunk)
     yield pipe.take()

@@ -16,6 +16,7 @@ from django import forms
 from django.contrib import admin
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import permission_required
+from django.db import DEFAULT_DB_ALIAS
 from django.db.models import Count, DateField, Q
 from django.db.models.functions import Trunc
 from django.http import HttpRequest, HttpResponse
@@ -29,6 +30,7 @@ from policy.models import PolicyVersion
 
 from .categories import OPTIONAL
 from .models import ConsentRecord
+from .replica import read_database
 
 Event = ConsentRecord.Event
 
@@ -117,10 +119,13 @@ def in_range(start: datetime.date, end: datetime.date) -> Q:
     return Q(created_at__gte=start_of(start), created_at__lt=start_of(end) + datetime.timedelta(1))
 
 
-def decisions(start: datetime.date, end: datetime.date, kind: str) -> list[Period]:
+def decisions(
+    start: datetime.date, end: datetime.date, kind: str, using: str = DEFAULT_DB_ALIAS
+) -> list[Period]:
     """Return the number of records of each event per period, with empty periods included."""
     rows = (
-        ConsentRecord.objects.filter(in_range(start, end))
+        ConsentRecord.objects.using(using)
+        .filter(in_range(start, end))
         .annotate(period=Trunc("created_at", kind, output_field=DateField()))
         .values_list("period", "event")
         .annotate(n=Count("*"))
@@ -137,20 +142,23 @@ def decisions(start: datetime.date, end: datetime.date, kind: str) -> list[Perio
     return periods
 
 
-def opt_in_rates(start: datetime.date, end: datetime.date) -> list[VersionRates]:
+def opt_in_rates(
+    start: datetime.date, end: datetime.date, using: str = DEFAULT_DB_ALIAS
+) -> list[VersionRates]:
     """Return, per policy version, how many decisions allowed each optional category.
 
     GPC records are left out: the browser sent them, the visitor chose nothing.
     """
     allowed = {field_of(s): Count("id", filter=Q(**{field_of(s): True})) for s in OPTIONAL}
     rows = list(
-        ConsentRecord.objects.filter(in_range(start, end))
+        ConsentRecord.objects.using(using)
+        .filter(in_range(start, end))
         .exclude(event=Event.GPC)
         .values("policy_version")
         .annotate(total=Count("*"), **allowed)
         .order_by()
     )
-    versions = PolicyVersion.objects.in_bulk([row["policy_version"] for row in rows])
+    versions = PolicyVersion.objects.using(using).in_bulk([row["policy_version"] for row in rows])
     rates = [
         VersionRates(
             versions[row["policy_version"]],
@@ -394,8 +402,9 @@ def statistics_view(request: HttpRequest) -> HttpResponse:
     dates = form.cleaned_data if form.is_bound else StatisticsForm.defaults()
     start, end = dates["start"], dates["end"]
     kind = period_kind(start, end)
-    periods = decisions(start, end, kind)
-    rates = opt_in_rates(start, end)
+    using = read_database()
+    periods = decisions(start, end, kind, using)
+    rates = opt_in_rates(start, end, using)
     context |= {
         "start": start,
         "end": end,

@@ -17,6 +17,7 @@ Memory stays flat: rows are streamed, problems beyond MAX_LISTED are only counte
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import threading
 import time
@@ -25,7 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
 from policy.rendering import content_sha256
 
@@ -34,6 +35,7 @@ from .integration import POLICY, PURGE, RECORD, not_in_log
 from .log import merkle, note, store, tiles
 from .log.models import LogCheckpoint, LogLeaf, LogTile
 from .models import ConsentPurge, ConsentRecord
+from .replica import describe
 
 CHUNK = 1 << 16  # leaves per read: whole tiles, 2 MB of hashes
 MAX_LISTED = 100
@@ -162,6 +164,11 @@ class Report:
     problems: list[Problem] = field(default_factory=list)
     unlisted: int = 0
     seconds: float = 0.0
+    database: str = DEFAULT_DB_ALIAS  # the alias read: a replica's log may be behind
+
+    @property
+    def read_from(self) -> str:
+        return describe(self.database)
 
     @property
     def ok(self) -> bool:
@@ -192,19 +199,24 @@ def _order(problem: Problem) -> tuple[int, int]:
 
 
 def verify_log(
-    kept: Sequence[str] = (), verifier: note.Verifier | None = None, parallel: bool = True
+    kept: Sequence[str] = (),
+    verifier: note.Verifier | None = None,
+    parallel: bool = True,
+    using: str = DEFAULT_DB_ALIAS,
 ) -> Report:
-    """Verify the whole log, and its consistency with each checkpoint note in `kept`.
+    """Verify the whole log, and its consistency with each checkpoint note in `kept`, as the
+    database `using` holds it (a replica: up to its latest checkpoint, which may be older than
+    the primary's; consent.replica.read_database picks one that has the kept checkpoints).
 
     `verifier` is the log's public key (default: the one of CONSENT_LOG_SIGNING_KEY).
     """
     started = time.monotonic()
     verifier = verifier or store.verifier()
-    report = Report()
+    report = Report(database=using)
     kept_checkpoints = _open_kept(kept, verifier, report)
-    parallel = parallel and not connection.in_atomic_block
-    with _snapshot() as exported:
-        with connection.cursor() as cursor:
+    parallel = parallel and not connections[using].in_atomic_block
+    with _snapshot(using) as exported:
+        with connections[using].cursor() as cursor:
             cursor.execute(
                 "SELECT cursor, cursor_id FROM consent_logcheckpoint ORDER BY size DESC LIMIT 1"
             )
@@ -212,17 +224,29 @@ def verify_log(
         entries = Report()
         if parallel:
             worker = threading.Thread(
-                target=_in_snapshot, args=(exported, entries, integrated_below), daemon=True
+                target=_in_snapshot,
+                args=(exported, entries, integrated_below, using),
+                daemon=True,
             )
             worker.start()
-            _check_tree(report, kept_checkpoints, verifier)
+            _check_tree(report, kept_checkpoints, verifier, using)
             worker.join()
         else:
-            _check_entries(entries, integrated_below)
-            _check_tree(report, kept_checkpoints, verifier)
+            _check_entries(entries, integrated_below, using)
+            _check_tree(report, kept_checkpoints, verifier, using)
         report.merge(entries)
     report.seconds = time.monotonic() - started
     return report
+
+
+def largest_kept(kept: Sequence[str], verifier: note.Verifier | None = None) -> int:
+    """Return the largest tree size among the kept checkpoints that verify: the database a
+    verification reads must hold it (a replica may not yet)."""
+    sizes = [0]
+    for text in kept:
+        with contextlib.suppress(note.NoteError):  # verify_log reports it
+            sizes.append(note.open_checkpoint(text, verifier or store.verifier())[0].size)
+    return max(sizes)
 
 
 def _open_kept(
@@ -241,39 +265,41 @@ def _open_kept(
 
 
 @contextmanager
-def _snapshot() -> Iterator[str | None]:
+def _snapshot(using: str) -> Iterator[str | None]:
     """Run a block in one REPEATABLE READ snapshot, exported for a second connection; inside a
     caller's transaction, the caller's snapshot applies and none is exported."""
-    if connection.in_atomic_block:
+    if connections[using].in_atomic_block:
         yield None
         return
-    with transaction.atomic(), connection.cursor() as cursor:
+    with transaction.atomic(using), connections[using].cursor() as cursor:
         cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         cursor.execute("SET LOCAL jit = off")  # one pass over each row: compiling costs more
         cursor.execute("SELECT pg_export_snapshot()")
         yield cursor.fetchone()[0]
 
 
-def _in_snapshot(exported: str, report: Report, integrated_below: tuple[int, int]) -> None:
+def _in_snapshot(
+    exported: str, report: Report, integrated_below: tuple[int, int], using: str
+) -> None:
     try:
-        with transaction.atomic(), connection.cursor() as cursor:
+        with transaction.atomic(using), connections[using].cursor() as cursor:
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             cursor.execute("SET TRANSACTION SNAPSHOT %s", [exported])
             cursor.execute("SET LOCAL jit = off")
-            _check_entries(report, integrated_below)
+            _check_entries(report, integrated_below, using)
     except Exception as error:  # reported, never lost with the thread
         report.add(Problem(TREE, f"the entries could not be read: {error}"))
     finally:
-        connection.close()
+        connections[using].close()
 
 
 # The entries ---------------------------------------------------------------------------------
 
 
-def _check_entries(report: Report, integrated_below: tuple[int, int]) -> None:
+def _check_entries(report: Report, integrated_below: tuple[int, int], using: str) -> None:
     """Check every leaf against the row it encodes; `integrated_below` is the integrator's
     place (transaction ID, record ID): every record up to it has a leaf."""
-    with connection.cursor() as cursor:
+    with connections[using].cursor() as cursor:
         # Building a million entries is the longest part: let PostgreSQL share it out.
         cursor.execute(
             "SET LOCAL parallel_setup_cost = 0; SET LOCAL parallel_tuple_cost = 0;"
@@ -292,13 +318,13 @@ def _check_entries(report: Report, integrated_below: tuple[int, int]) -> None:
         cursor.execute(_PENDING, place)
         pending = cursor.fetchone()[0]
     if changed:
-        for index, ref in _stream(_CHANGED_RECORDS):
+        for index, ref in _stream(_CHANGED_RECORDS, using):
             report.add(
                 Problem(CHANGED, "the record no longer matches its leaf", index, RECORD, ref)
             )
-    gone = _Gone(ConsentPurge.objects.order_by("-id").first())
+    gone = _Gone(ConsentPurge.objects.using(using).order_by("-id").first())
     if joined < record_leaves:
-        for index, ref in _stream(_GONE_RECORDS):
+        for index, ref in _stream(_GONE_RECORDS, using):
             problem = gone.add(index, ref)
             if problem is not None:
                 report.add(problem)
@@ -306,7 +332,7 @@ def _check_entries(report: Report, integrated_below: tuple[int, int]) -> None:
     report.purged = gone.purged
     for problem in gone.finish():
         report.add(problem)
-    for index, source, ref, missing in _stream(_BAD_OTHER_LEAVES):
+    for index, source, ref, missing in _stream(_BAD_OTHER_LEAVES, using):
         if source not in (POLICY, PURGE):
             what = "a leaf of no known kind"
         elif missing:
@@ -316,17 +342,17 @@ def _check_entries(report: Report, integrated_below: tuple[int, int]) -> None:
         report.add(Problem(REMOVED if missing else CHANGED, what, index, source, ref))
     report.pending = pending
     if joined + pending < records:  # some record the integrator passed has no leaf
-        for ref, overdue in _stream(_UNINTEGRATED, place):
+        for ref, overdue in _stream(_UNINTEGRATED, using, place):
             if overdue:
                 report.add(
                     Problem(NOT_INTEGRATED, "older than the integrator's cursor", None, RECORD, ref)
                 )
-    with connection.cursor() as cursor:
+    with connections[using].cursor() as cursor:
         cursor.execute(_UNINTEGRATED_POLICIES)
         report.pending += cursor.fetchone()[0]
     from policy.models import PolicyVersion
 
-    published = PolicyVersion.objects.published().order_by("pk")
+    published = PolicyVersion.objects.using(using).published().order_by("pk")
     for pk, number, language, html, sha in published.values_list(
         "pk", "number", "language", "rendered_html", "content_sha256"
     ).iterator():
@@ -386,9 +412,9 @@ class _Gone:
         ]
 
 
-def _stream(sql: str, params: Any = None) -> Iterator[Any]:
+def _stream(sql: str, using: str, params: Any = None) -> Iterator[Any]:
     """Yield the rows of a query through a server-side cursor."""
-    with connection.chunked_cursor() as cursor:
+    with connections[using].chunked_cursor() as cursor:
         cursor.execute(sql, params)
         while rows := cursor.fetchmany(2000):
             yield from rows
@@ -400,10 +426,10 @@ def _stream(sql: str, params: Any = None) -> Iterator[Any]:
 class _Tree:
     """The tree grown again from the leaf hashes, checked against stored tiles on the way."""
 
-    def __init__(self, report: Report) -> None:
+    def __init__(self, report: Report, using: str) -> None:
         self.report = report
         self.edge = tiles.Edge(0, [])
-        self.stored = _stream(_TILES)
+        self.stored = _stream(_TILES, using)
         self.next_stored = next(self.stored, None)
 
     def grow(self, data: bytes) -> None:
@@ -477,17 +503,19 @@ def _tile_order(level: int, index: int) -> tuple[int, int]:
     return ((index + 1) << (tiles.HEIGHT * (level + 1)), level)
 
 
-def _check_tree(report: Report, kept: list[note.Checkpoint], verifier: note.Verifier) -> None:
-    tree = _Tree(report)
-    with connection.cursor() as cursor:
+def _check_tree(
+    report: Report, kept: list[note.Checkpoint], verifier: note.Verifier, using: str
+) -> None:
+    tree = _Tree(report, using)
+    with connections[using].cursor() as cursor:
         cursor.execute(f"SELECT count(*), coalesce(max(index) + 1, 0) FROM {_LEAVES}")
         count, end = cursor.fetchone()
     if count != end:
         report.add(Problem(TREE, f"{end - count:,} leaf indexes below {end:,} are missing"))
-    checkpoints = _stream(_CHECKPOINTS)
+    checkpoints = _stream(_CHECKPOINTS, using)
     stops = _Stops(checkpoints, kept)
     size = 0
-    with connection.cursor() as cursor:
+    with connections[using].cursor() as cursor:
         for lo in range(0, count, CHUNK):
             cursor.execute(_LEAF_CHUNK, [lo, lo + CHUNK])
             data, found, highest = cursor.fetchone()

@@ -10,6 +10,8 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 CONNECT_TIMEOUT = 5  # seconds
+# The DATABASES alias of DATABASE_REPLICA_URL, the optional read replica (consent.replica).
+REPLICA = "replica"
 
 TRUE_VALUES = {"1", "true", "yes", "on"}
 FALSE_VALUES = {"0", "false", "no", "off", ""}
@@ -59,7 +61,7 @@ def require(name: str) -> str:
     return value
 
 
-def database_from_url(url: str) -> dict[str, Any]:
+def database_from_url(url: str, name: str = "DATABASE_URL") -> dict[str, Any]:
     """Return Django's DATABASES entry for a PostgreSQL URL.
 
     Connections persist and are health-checked, so a database restart costs one failed request
@@ -73,9 +75,23 @@ def database_from_url(url: str) -> dict[str, Any]:
     config.setdefault("OPTIONS", {}).setdefault("connect_timeout", CONNECT_TIMEOUT)
     if config.get("ENGINE") != "django.db.backends.postgresql":
         raise ImproperlyConfigured(
-            "DATABASE_URL must point to PostgreSQL (postgres://user@host:port/name); "
+            f"{name} must point to PostgreSQL (postgres://user@host:port/name); "
             "the consent log relies on PostgreSQL triggers."
         )
+    return config
+
+
+def replica_from_url(url: str) -> dict[str, Any]:
+    """Return Django's DATABASES entry for the read replica of DATABASE_REPLICA_URL.
+
+    Its sessions are read-only, so that a URL naming a writable server by mistake still cannot
+    be written through. Test runs make their database on the primary only, and read it as the
+    replica too (Django's test mirror).
+    """
+    config = database_from_url(url, "DATABASE_REPLICA_URL")
+    options = config["OPTIONS"]
+    options["options"] = f"{options.get('options', '')} -c default_transaction_read_only=on".strip()
+    config["TEST"] = {"MIRROR": "default"}
     return config
 
 

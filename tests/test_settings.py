@@ -8,7 +8,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from iportalis.embedded_db import embedded_database, stop_embedded_database
-from iportalis.env import cache_from_url, database_from_url
+from iportalis.env import cache_from_url, database_from_url, replica_from_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -61,6 +61,38 @@ def test_production_settings_refuse_a_database_that_is_not_postgresql():
 
     assert result.returncode != 0
     assert "DATABASE_URL must point to PostgreSQL" in result.stderr
+
+
+REPLICA_SETTINGS = (
+    "from django.conf import settings; replica = settings.DATABASES.get('replica') or {}; "
+    "print(replica.get('HOST'), replica.get('OPTIONS', {}).get('options'))"
+)
+
+
+def test_a_replica_url_adds_a_read_only_replica_database():
+    replica_url = "postgres://app@replica.internal:5432/iportalis"
+
+    given = manage(
+        "shell", "-c", REPLICA_SETTINGS, **PRODUCTION_ENV, DATABASE_REPLICA_URL=replica_url
+    )
+    absent = manage("shell", "-c", REPLICA_SETTINGS, **PRODUCTION_ENV)
+
+    assert given.stdout.split("\n")[-2] == "replica.internal -c default_transaction_read_only=on"
+    assert absent.stdout.split("\n")[-2] == "None None"
+
+
+def test_a_replica_url_naming_the_primary_is_refused():
+    env = {**PRODUCTION_ENV, "DATABASE_REPLICA_URL": PRODUCTION_ENV["DATABASE_URL"]}
+
+    result = manage("check", **env)
+
+    assert result.returncode != 0
+    assert "consent.E008" in result.stderr
+
+
+def test_a_replica_url_must_point_to_postgresql():
+    with pytest.raises(ImproperlyConfigured, match="DATABASE_REPLICA_URL must point to PostgreSQL"):
+        replica_from_url("mysql://root@localhost/consent")
 
 
 def test_database_url_gives_persistent_health_checked_connections():

@@ -9,7 +9,7 @@ import functools
 import io
 from collections.abc import Sequence
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.utils import timezone
 
 from ..conf import conf
@@ -31,8 +31,9 @@ def verifier() -> note.Verifier:
     return signer().verifier
 
 
-def latest() -> LogCheckpoint | None:
-    checkpoint = LogCheckpoint.objects.order_by("-size").first()
+def latest(using: str = DEFAULT_DB_ALIAS) -> LogCheckpoint | None:
+    """Return the largest checkpoint, of the database `using` (a replica's may be older)."""
+    checkpoint = LogCheckpoint.objects.using(using).order_by("-size").first()
     if checkpoint is not None:
         checkpoint.root = bytes(checkpoint.root)  # psycopg2 gives a memoryview
     return checkpoint
@@ -61,12 +62,12 @@ _ROOTS = (
 )
 
 
-def read_tile(level: int, index: int, width: int) -> bytes:
+def read_tile(level: int, index: int, width: int, using: str = DEFAULT_DB_ALIAS) -> bytes:
     """Return at least `width` hashes of tile (level, index): a full tile's, or else the
     leaves' (level 0) or the roots of the full tiles below (higher levels), as many as there
     are so far, so that one read answers for every width."""
     first = index * tiles.WIDTH
-    with connection.cursor() as cursor:
+    with connections[using].cursor() as cursor:
         cursor.execute(_FULL_TILE, [level, index])
         full = cursor.fetchone()
         if full is not None:
@@ -89,7 +90,7 @@ def tile(level: int, index: int, width: int, size: int) -> bytes | None:
     return read_tile(level, index, width)[: width * merkle.HASH_SIZE]
 
 
-def hash_reader() -> merkle.HashAt:
+def hash_reader(using: str = DEFAULT_DB_ALIAS) -> merkle.HashAt:
     """Return a `hash_at` reading the stored tree, each tile read once: a proof asks for one
     tile at several widths, and each query costs more than the hashing (bench/log.py)."""
     read: dict[tuple[int, int], bytes] = {}
@@ -97,7 +98,7 @@ def hash_reader() -> merkle.HashAt:
     def read_once(level: int, index: int, width: int) -> bytes:
         data = read.get((level, index), b"")
         if len(data) < width * merkle.HASH_SIZE:
-            data = read[level, index] = read_tile(level, index, width)
+            data = read[level, index] = read_tile(level, index, width, using)
         return data
 
     return tiles.hash_reader(read_once)

@@ -5,7 +5,14 @@ from __future__ import annotations
 import os
 
 from iportalis.embedded_db import embedded_database
-from iportalis.env import database_from_url, dev_signing_key, env_bool, env_list
+from iportalis.env import (
+    REPLICA,
+    database_from_url,
+    dev_signing_key,
+    env_bool,
+    env_list,
+    replica_from_url,
+)
 
 from .base import *  # noqa: F403
 from .base import BASE_DIR
@@ -24,6 +31,9 @@ if _database_url:
 else:
     _runtime, DATABASE_OWNER = embedded_database(BASE_DIR / ".pgdata")
     DATABASES = {"default": _runtime}
+# Exports, statistics and verification read from a replica when one is given (consent.replica).
+if _replica_url := os.environ.get("DATABASE_REPLICA_URL"):
+    DATABASES[REPLICA] = replica_from_url(_replica_url)
 
 # A key of this checkout's own, made on first use and never committed (.gitignore).
 CONSENT_LOG_SIGNING_KEY = os.environ.get("CONSENT_LOG_SIGNING_KEY") or dev_signing_key(

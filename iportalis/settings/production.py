@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import os
 
-from iportalis.env import database_from_url, env_bool, env_int, env_list, require
+from iportalis.env import (
+    REPLICA,
+    database_from_url,
+    env_bool,
+    env_int,
+    env_list,
+    replica_from_url,
+    require,
+)
 
 from .base import *  # noqa: F403
 
@@ -15,6 +23,9 @@ SECRET_KEY = require("SECRET_KEY")
 DATABASES = {"default": database_from_url(require("DATABASE_URL"))}
 _owner_url = os.environ.get("DATABASE_OWNER_URL")
 DATABASE_OWNER = database_from_url(_owner_url) if _owner_url else None
+# Exports, statistics and verification read from a replica when one is given (consent.replica).
+if _replica_url := os.environ.get("DATABASE_REPLICA_URL"):
+    DATABASES[REPLICA] = replica_from_url(_replica_url)
 CONSENT_LOG_SIGNING_KEY = require("CONSENT_LOG_SIGNING_KEY")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [])
 if not ALLOWED_HOSTS:

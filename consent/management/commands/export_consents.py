@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import base64
 import time
 from contextlib import ExitStack
 from typing import Any
@@ -9,6 +10,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from consent.export import FORMATS, copy_to, records
 from consent.exportproof import PROOF_SUFFIX
 from consent.forms import ExportForm, error_text
+from consent.log import merkle
+from consent.replica import describe, read_database
 
 
 class Command(BaseCommand):
@@ -37,7 +40,7 @@ class Command(BaseCommand):
         form = ExportForm({name: options[name] or "" for name in names})
         if not form.is_valid():
             raise CommandError(error_text(form, options=True))
-        queryset = records(**form.cleaned_data)
+        queryset = records(**form.cleaned_data).using(read_database())
         started = time.monotonic()
         proof_path = options["proof"]
         if proof_path is None and options["output"] and options["format"] == "csv":
@@ -58,7 +61,7 @@ class Command(BaseCommand):
             if self.stderr.isatty():
                 progress = Progress(self.stderr, queryset.count())
                 target = _Counting(target, progress)
-            count = copy_to(queryset, options["format"], target, proof)
+            count, checkpoint = copy_to(queryset, options["format"], target, proof)
             target.flush()
         if progress:
             progress.finish(count)
@@ -69,9 +72,13 @@ class Command(BaseCommand):
             carried = f"; its proof is in {proof_path}"
         else:
             carried = "; no proof written (give --proof FILE)"
+        # Read from a replica, the checkpoint may be older than the primary's: say which it is.
+        size = checkpoint.size if checkpoint else 0
+        root = base64.b64encode(bytes(checkpoint.root) if checkpoint else merkle.EMPTY_ROOT)
         self.stderr.write(
             f"Exported {count:,} records to {where} in {time.monotonic() - started:.1f} s"
-            f"{carried}.",
+            f"{carried}. Proved against the checkpoint of size {size:,}, root {root.decode()}, "
+            f"read from {describe(queryset.db)}.",
             style_func=str,  # a summary, not an error
         )
 

@@ -7,7 +7,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from consent.log import note
-from consent.verification import Report, verify_log
+from consent.replica import read_database
+from consent.verification import Report, largest_kept, verify_log
 
 
 class Command(BaseCommand):
@@ -44,7 +45,8 @@ class Command(BaseCommand):
             verifier = note.parse_verifier(key) if key else None
         except note.NoteError as error:
             raise CommandError(f"--key: {error}") from None
-        report = verify_log(kept, verifier)
+        using = read_database(covering=largest_kept(kept, verifier))
+        report = verify_log(kept, verifier, using=using)
         for line in summary(report):
             self.stdout.write(line)
         if not report.ok:
@@ -80,7 +82,7 @@ def summary(report: Report) -> list[str]:
         f"Verified the consent log in {report.seconds:.1f} s: {report.size:,} entries "
         f"({report.records:,} records checked, {report.purged:,} purged, "
         f"{report.pending:,} pending), {report.tiles:,} full tiles, "
-        f"{report.checkpoints:,} checkpoints.",
+        f"{report.checkpoints:,} checkpoints, read from {report.read_from}.",
         f"Tree root: {root}",
     ]
     for kept in report.kept:
