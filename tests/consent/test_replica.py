@@ -27,7 +27,6 @@ from typing import Any
 
 import psycopg2
 import pytest
-from django.apps import apps
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.checks import run_checks
@@ -42,7 +41,6 @@ from consent.exportproof import check_export
 from consent.log import store
 from consent.log.models import LogCheckpoint
 from consent.models import ConsentRecord
-from consent.seed import seed_registry
 from iportalis import embedded_db
 from iportalis.env import REPLICA
 from tests.factories import integrate_committed, make_auditor, make_published
@@ -380,12 +378,11 @@ def test_a_replica_that_is_the_primary_under_another_name_is_refused(replica):
 
 @WITH_REPLICA
 def test_exports_statistics_and_verification_read_the_replica_and_go_on_without_it(
-    replica, client, tmp_path, figures, caplog
+    replica, client, tmp_path, figures, caplog, migrated_db
 ):
     """Against the embedded PostgreSQL this replicates the suite's own server; against the
     machine's, a private primary (see the module's docstring). The figures say which."""
     figures("servers", replica.how)
-    seed_registry(apps)  # an earlier test's flush emptied it: the session cookie is in it
     make_published()
     visitor = Client()
     for action in ("accept_all", "reject_all", "accept_all"):
