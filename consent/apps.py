@@ -20,7 +20,7 @@ class ConsentConfig(AppConfig):
     def ready(self) -> None:
         from cookie_consent.models import Cookie, CookieGroup
 
-        from . import checks, replica, roles  # noqa: F401  (register the system checks)
+        from . import checks, partitions, replica, roles  # noqa: F401  (register the system checks)
         from .middleware import forget_readings
         from .models import RegisteredCookie, Service
         from .registry import forget_registry

@@ -10,6 +10,7 @@ from iportalis.env import REPLICA
 from iportalis.middleware import ANY_PEER, network_of
 
 from .conf import conf
+from .partitions import MAX_AHEAD, valid_ahead
 from .ratelimit import RATE
 
 MIDDLEWARE = "consent.middleware.ConsentMiddleware"
@@ -47,6 +48,16 @@ def check_settings(**kwargs: Any) -> list[CheckMessage]:
     if not isinstance(conf.CONSENT_REFUSE_UNKNOWN_COOKIES, bool):
         errors.append(
             Error("CONSENT_REFUSE_UNKNOWN_COOKIES must be True or False.", id="consent.E006")
+        )
+    if not valid_ahead(conf.CONSENT_PARTITIONS_AHEAD):
+        errors.append(
+            Error(
+                f"CONSENT_PARTITIONS_AHEAD must be a whole number of months from 1 to {MAX_AHEAD}, "
+                f"not {conf.CONSENT_PARTITIONS_AHEAD!r}.",
+                hint="How many months after the current one get their partition of the consent "
+                "records ahead (docs/operations.md, 'Partitions').",
+                id="consent.E010",
+            )
         )
     rate = conf.CONSENT_RATE_LIMIT
     if not isinstance(rate, str) or not RATE.fullmatch(rate):

@@ -79,6 +79,12 @@ class Settings:
         return self.setting("CONSENT_MAX_BODY", 4096)
 
     @property
+    def CONSENT_PARTITIONS_AHEAD(self) -> int:
+        """Months after the current one whose partitions of the consent records are made ahead
+        (`manage.py consent_partitions`, and `migrate`), so none is missing when it starts."""
+        return self.setting("CONSENT_PARTITIONS_AHEAD", 3)
+
+    @property
     def CONSENT_RATE_LIMIT(self) -> str:
         """Most records one client address may write per period: "count/period", as in "30/m",
         "500/h" or "100/5m" (units s, m, h, d).

@@ -184,6 +184,9 @@ class ConsentPurge(models.Model):
     purged_total = models.BigIntegerField(_("records removed by every purge so far"))
     purged_sha256 = models.CharField(_("SHA-256 of every purged leaf index"), max_length=64)
 
+    # Set on a purge just made: the monthly partitions it detached and dropped whole.
+    dropped: tuple[str, ...] = ()
+
     class Meta:
         verbose_name = _("consent purge")
         verbose_name_plural = _("consent purges")

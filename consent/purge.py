@@ -3,8 +3,11 @@
 Only the owner role may run it (`manage.py purge_consents` connects as DATABASE_OWNER_URL): the
 app's runtime role may not DELETE a record (consent.roles).
 
-It removes the rows of records created before a date, and only of records already in the log:
-their leaves stay, so the tree, every checkpoint and every receipt still verify. The purge
+It removes the rows of records created before the first of a month, and only of records
+already in the log: their leaves stay, so the tree, every checkpoint and every receipt still
+verify. The records are in monthly partitions (consent.partitions): a month's partition whose
+records are all in the log is detached and dropped whole; the rest (rows in the DEFAULT
+partition, or in a month holding a record not integrated yet) go row by row. The purge
 itself becomes a row of ConsentPurge and an entry of the log, committing to every record leaf
 whose record is gone (their count, and the SHA-256 of their indexes as 8-byte big-endian
 numbers, ascending). Verification recomputes both from the leaves: a record removed any other
@@ -18,6 +21,7 @@ from datetime import datetime, timedelta
 
 from django.db import connection, transaction
 from django.utils import timezone
+from psycopg2 import sql
 
 from .conf import conf
 from .entries import RECORD_SQL, leaf_hash_sql
@@ -25,6 +29,8 @@ from .integration import LOCK, RECORD, integrate
 from .log import store
 from .log.models import LogLeaf
 from .models import ConsentPurge, ConsentRecord
+from .partitions import LOCK as PARTITIONS_LOCK
+from .partitions import Partition, drop, month_of, partitions, start_of
 from .roles import owns_records
 
 _RECORDS = ConsentRecord._meta.db_table
@@ -37,6 +43,20 @@ GONE_SQL = f"""
       AND NOT EXISTS (SELECT FROM {_RECORDS} r WHERE r.id = l.ref)
     ORDER BY l.index
 """
+# Every record leaf whose record will be gone once the records created before `before` are.
+GONE_AFTER_SQL = f"""
+    SELECT l.index FROM {_LEAVES} l LEFT JOIN {_RECORDS} r ON r.id = l.ref
+    WHERE l.source = '{RECORD}' AND (r.id IS NULL OR r.created_at < %(before)s)
+    ORDER BY l.index
+"""
+# How many records a partition holds, and how many of them are in the log.
+_IN_LOG = (
+    """
+    SELECT count(*), count(l.index) FROM {} r
+    LEFT JOIN """
+    + f"""{_LEAVES} l ON l.source = '{RECORD}' AND l.ref = r.id
+"""
+)
 # The integrated records a purge of `before` removes.
 _PURGEABLE = f"""
     FROM {_RECORDS} r JOIN {_LEAVES} l ON l.source = '{RECORD}' AND l.ref = r.id
@@ -61,14 +81,24 @@ def oldest_allowed(now: datetime | None = None) -> datetime:
     return (now or timezone.now()) - timedelta(seconds=conf.CONSENT_MAX_AGE)
 
 
-def gone_digest(indexes: list[int] | None = None) -> tuple[int, str]:
+def cutoff(before: datetime) -> datetime:
+    """Return the first moment (UTC) of the month of `before`: purges remove whole months."""
+    return start_of(month_of(before))
+
+
+def gone_digest(
+    indexes: list[int] | None = None,
+    query: str = GONE_SQL,
+    params: dict[str, datetime] | None = None,
+) -> tuple[int, str]:
     """Return how many record leaves have lost their record, and the SHA-256 (hex) of their
-    indexes; from the database, or from `indexes` (ascending) if given."""
+    indexes; from the database (`query`, GONE_SQL by default), or from `indexes` (ascending)
+    if given."""
     digest = hashlib.sha256()
     count = 0
     if indexes is None:
         with connection.cursor() as cursor:
-            cursor.execute(GONE_SQL)
+            cursor.execute(query, params)
             while rows := cursor.fetchmany(10_000):
                 for (index,) in rows:
                     digest.update(index.to_bytes(8, "big"))
@@ -81,13 +111,15 @@ def gone_digest(indexes: list[int] | None = None) -> tuple[int, str]:
 
 
 def purge(before: datetime, *, dry_run: bool = False) -> ConsentPurge:
-    """Remove the integrated records created before `before`; return the purge (unsaved with
-    `dry_run`, which removes nothing).
+    """Remove the integrated records created before the month of `before` (`cutoff`); return
+    the purge (unsaved with `dry_run`, which removes nothing), whose `dropped` names the
+    partitions it dropped.
 
     Refused, with nothing removed, if a record to purge no longer matches its leaf or a record
     is already missing that no earlier purge accounts for: a purge must not erase or bless
     the evidence of tampering.
     """
+    before = cutoff(before)
     if before > oldest_allowed():
         raise PurgeError(
             f"Records created after {oldest_allowed():%Y-%m-%d %H:%M} UTC may still prove a "
@@ -101,6 +133,8 @@ def purge(before: datetime, *, dry_run: bool = False) -> ConsentPurge:
     with transaction.atomic(), connection.cursor() as cursor:
         # The integrator's lock: no batch adds leaves while the purge counts them.
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK])
+        # And that of consent_partitions: no partition is made while the purge drops some.
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [PARTITIONS_LOCK])
         head = store.latest()
         last = ConsentPurge.objects.order_by("-id").first()
         expected = (last.purged_total, last.purged_sha256) if last else gone_digest([])
@@ -120,17 +154,29 @@ def purge(before: datetime, *, dry_run: bool = False) -> ConsentPurge:
         count, highest = cursor.fetchone()
         if not count:
             raise PurgeError("No integrated record was created before that time.")
+        dropped: list[str] = []
         if not dry_run:
-            # Only the tables' owner may DELETE, and the append-only trigger lets it through
-            # for the owner alone (consent.roles).
+            # What the leaves will say once the records are gone, counted before any partition
+            # is detached: that locks the whole table until the purge commits.
+            total, digest = gone_digest(query=GONE_AFTER_SQL, params={"before": before})
+            deleted = 0
+            for partition in _whole_months_before(before):
+                cursor.execute(sql.SQL(_IN_LOG).format(sql.Identifier(partition.name)))
+                rows, logged = cursor.fetchone()
+                if rows == logged:  # every record of the month is in the log: the month goes
+                    drop(partition)
+                    dropped.append(partition.name)
+                    deleted += rows
+            # What is left (the DEFAULT's rows, a month with a record not in the log yet) goes
+            # row by row. Only the tables' owner may DELETE, and the append-only trigger lets
+            # it through for the owner alone (consent.roles).
             cursor.execute(
                 f"DELETE FROM {_RECORDS} WHERE id IN (SELECT r.id {_PURGEABLE})",
                 {"before": before},
             )
-            deleted = cursor.rowcount
+            deleted += cursor.rowcount
             if deleted != count:  # cannot happen under the lock; never purge a guess
                 raise PurgeError(f"{deleted} records matched instead of {count}.")
-            total, digest = gone_digest()
         else:
             total, digest = expected[0] + count, ""
         record = ConsentPurge(
@@ -142,8 +188,14 @@ def purge(before: datetime, *, dry_run: bool = False) -> ConsentPurge:
             purged_total=total,
             purged_sha256=digest,
         )
+        record.dropped = tuple(dropped)
         if dry_run:
             return record
         record.save()
         integrate()  # the purge's own entry goes into the log with it
     return record
+
+
+def _whole_months_before(before: datetime) -> list[Partition]:
+    """Return the partitions whose whole month is before `before`."""
+    return [p for p in partitions() if p.end is not None and p.end <= before]

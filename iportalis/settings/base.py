@@ -147,6 +147,7 @@ CONSENT_LOG_SIGNING_KEY = os.environ.get("CONSENT_LOG_SIGNING_KEY")
 CONSENT_LOG_INTEGRATOR = env_bool("CONSENT_LOG_INTEGRATOR", None)
 CONSENT_IP_KEY = os.environ.get("CONSENT_IP_KEY")
 CONSENT_MAX_AGE = env_int("CONSENT_MAX_AGE", None)
+CONSENT_PARTITIONS_AHEAD = env_int("CONSENT_PARTITIONS_AHEAD", None)
 CONSENT_RATE_LIMIT = os.environ.get("CONSENT_RATE_LIMIT")
 
 # The proxies (a load balancer, a TLS terminator) whose X-Forwarded-For names the client, as

@@ -9,16 +9,17 @@ from consent.forms import MomentField
 from consent.integration import RECORD
 from consent.log.models import LogLeaf
 from consent.models import ConsentRecord
-from consent.purge import PurgeError, purge
+from consent.purge import PurgeError, cutoff, purge
 from consent.roles import as_owner
 
 
 class Command(BaseCommand):
     help = (
-        "Retention purge: remove the consent records created before --before that are in the "
-        "signed log. Their leaves stay, so the log, its checkpoints and every receipt still "
-        "verify; the purge itself becomes an entry of the log (docs/integrity.md). Runs as the "
-        "owner role (DATABASE_OWNER_URL). Asks for confirmation unless --noinput."
+        "Retention purge: remove the consent records created before the first of the month of "
+        "--before that are in the signed log, dropping whole monthly partitions. Their leaves "
+        "stay, so the log, its checkpoints and every receipt still verify; the purge itself "
+        "becomes an entry of the log (docs/integrity.md). Runs as the owner role "
+        "(DATABASE_OWNER_URL). Asks for confirmation unless --noinput."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -45,6 +46,12 @@ class Command(BaseCommand):
             before = MomentField().clean(options["before"])
         except ValidationError as error:
             raise CommandError(f"--before: {' '.join(error.messages)}") from None
+        if cutoff(before) != before:
+            self.stdout.write(
+                f"Purges remove whole months: records created before "
+                f"{cutoff(before):%Y-%m-%d} UTC, the first of the month of --before."
+            )
+            before = cutoff(before)
         when = f"{before:%Y-%m-%d %H:%M:%S} UTC"
         integrated = LogLeaf.objects.filter(source=RECORD).values("ref")
         estimate = ConsentRecord.objects.filter(created_at__lt=before, pk__in=integrated).count()
@@ -77,3 +84,5 @@ class Command(BaseCommand):
                 f"records purged in all, SHA-256 of their leaf indexes {done.purged_sha256}."
             )
         )
+        for name in done.dropped:
+            self.stdout.write(f"Dropped the partition {name}.")
