@@ -17,14 +17,19 @@ from consent.integration import integrate
 from consent.log import merkle, store
 from consent.log.models import LogLeaf
 from consent.models import ConsentPurge, ConsentRecord
+from consent.partitions import add_months, month_of, name_of, start_of
 from consent.roles import as_owner
 from tests.consent.test_verify import tamper, verify
 from tests.factories import make_record
 
 pytestmark = pytest.mark.django_db
 
-YEARS_AGO = timezone.now() - timedelta(days=3 * 365)
-CUTOFF = YEARS_AGO + timedelta(days=365)
+# Purges remove whole months: CUTOFF is the first of a month over a year ago, NEXT the first of
+# the month after it.
+THIS_MONTH = month_of(timezone.now())
+CUTOFF = start_of(add_months(THIS_MONTH, -13))
+NEXT = start_of(add_months(THIS_MONTH, -12))
+YEARS_AGO = CUTOFF - timedelta(days=2 * 365)
 
 
 def made_at(monkeypatch, moment):
@@ -36,12 +41,12 @@ def made_at(monkeypatch, moment):
 
 @pytest.fixture
 def log(monkeypatch):
-    """Records from three years ago and from two years ago (after CUTOFF) and today, all
+    """Records from three years ago, from CUTOFF's month and the month after it, and today, all
     integrated; one kept record has a lower ID than old ones. Return (old, kept)."""
     old = [made_at(monkeypatch, YEARS_AGO)]
     kept = [made_at(monkeypatch, CUTOFF + timedelta(days=1))]
     old += [made_at(monkeypatch, YEARS_AGO + timedelta(days=n)) for n in (1, 2)]
-    kept += [made_at(monkeypatch, CUTOFF + timedelta(days=n)) for n in (2, 3)]
+    kept += [made_at(monkeypatch, moment) for moment in (CUTOFF + timedelta(days=2), NEXT)]
     kept += [make_record(), make_record()]
     integrate()
     return old, kept
@@ -186,11 +191,12 @@ def test_the_purge_refuses_to_erase_evidence_of_tampering(log):
 def test_a_second_purge_accounts_for_the_first_ones_records_too(log):
     _old, kept = log
     purge("--noinput")
-    later = CUTOFF + timedelta(days=2, hours=12)
+    later = NEXT + timedelta(days=2, hours=12)  # rounded down to NEXT
 
-    purge("--noinput", before=later)
+    output = purge("--noinput", before=later)
 
-    assert remaining_ids() == {r.pk for r in kept if r.created_at >= later}
+    assert f"records created before {NEXT:%Y-%m-%d} UTC, the first of the month" in output
+    assert remaining_ids() == {r.pk for r in kept if r.created_at >= NEXT}
     first, second = ConsentPurge.objects.order_by("id")
     assert (first.purged_total, second.count, second.purged_total) == (3, 2, 5)
     output, passed = verify()
@@ -258,3 +264,73 @@ def test_nothing_to_purge(log):
 def test_a_bad_date_is_a_command_error():
     with pytest.raises(CommandError, match="--before: Enter a date such as 2026-01-31"):
         call_command("purge_consents", "--before", "last year", "--noinput")
+
+
+def partition_of(record):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT tableoid::regclass::text FROM consent_consentrecord WHERE id = %s", [record.pk]
+        )
+        return cursor.fetchone()[0]
+
+
+def exists(table):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [table])
+        return cursor.fetchone()[0]
+
+
+@pytest.fixture
+def monthly(log):
+    """The log's records moved out of the DEFAULT partition into partitions of their months,
+    as `consent_partitions` does once a month's partition appears."""
+    with connection.cursor() as cursor:  # DDL refuses to run over the test's pending checks
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    call_command("consent_partitions", stdout=io.StringIO())
+    return log
+
+
+def test_a_purge_drops_the_whole_months_before_it_and_everything_still_verifies(monthly):
+    old, kept = monthly
+    old_months = {name_of(month_of(r.created_at)) for r in old}
+    assert {partition_of(r) for r in old} == old_months
+    assert partition_of(kept[0]) == name_of(month_of(CUTOFF))
+
+    output = purge("--noinput")
+
+    assert remaining_ids() == {r.pk for r in kept}
+    for name in old_months:
+        assert not exists(name)
+        assert f"Dropped the partition {name}." in output
+    assert exists(name_of(month_of(CUTOFF)))  # the month the purge starts from stays
+    assert ConsentPurge.objects.get().count == len(old)
+    verified, passed = verify()
+    assert passed, verified
+    assert f"{len(old)} purged" in verified
+
+
+def test_a_month_with_a_record_not_in_the_log_yet_loses_its_logged_records_row_by_row(
+    monthly, monkeypatch
+):
+    old, _kept = monthly
+    late = made_at(monkeypatch, YEARS_AGO)  # in its month's partition, but not in the log yet
+    month = name_of(month_of(YEARS_AGO))
+    assert partition_of(late) == month
+
+    output = purge("--noinput")
+
+    assert exists(month) and f"Dropped the partition {month}." not in output
+    assert late.pk in remaining_ids()
+    assert not remaining_ids() & {r.pk for r in old}
+    with as_owner(), connection.cursor() as cursor:  # the runtime may not read a partition
+        cursor.execute(f"SELECT id FROM {month}")
+        assert cursor.fetchall() == [(late.pk,)]
+
+
+def test_a_dry_run_drops_no_partition(monthly):
+    old, _kept = monthly
+
+    purge("--dry-run")
+
+    assert all(exists(partition_of(r)) for r in old)
+    assert len(remaining_ids()) == len(old) + len(monthly[1])

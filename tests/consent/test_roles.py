@@ -15,6 +15,7 @@ import psycopg2
 import pytest
 from django.core.management import call_command
 from django.db import ProgrammingError, connection, transaction
+from django.utils import timezone
 from psycopg2 import errors
 from psycopg2 import sql as psql
 
@@ -153,6 +154,64 @@ def test_the_runtime_role_owns_nothing_and_may_create_nothing(runtime):
         runtime.connection.rollback()
 
 
+PARTITIONS = (f"{RECORDS}_default", f"{RECORDS}_p{timezone.now():%Y%m}")
+
+
+def partition_attempts(partition: str) -> list[str]:
+    """What a runtime session might try on one partition of the records, beside the table."""
+    row = f"SELECT * FROM {RECORDS} LIMIT 1"
+    return [
+        f"SELECT count(*) FROM {partition}",
+        f"INSERT INTO {partition} {row}",
+        f"DELETE FROM {partition}",
+        f"UPDATE {partition} SET third_party = third_party",
+        f"TRUNCATE {partition}",
+        f"ALTER TABLE {partition} DISABLE TRIGGER USER",
+        f"ALTER TABLE {partition} DISABLE TRIGGER ALL",
+        f"ALTER TABLE {RECORDS} DETACH PARTITION {partition}",
+        f"ALTER TABLE {partition} NO INHERIT {RECORDS}",
+        f"DROP TABLE {partition}",
+        f"ALTER TABLE {partition} RENAME TO {partition}_gone",
+        f"ALTER TABLE {partition} OWNER TO {RUNTIME_ROLE}",
+        f"CREATE RULE forget AS ON INSERT TO {partition} DO INSTEAD NOTHING",
+        # Through the table: an ID or a transaction ID of the runtime's choosing (a duplicate
+        # ID, a record the integrator would never take).
+        f"INSERT INTO {RECORDS} SELECT * FROM {RECORDS} LIMIT 1",
+        f"INSERT INTO {RECORDS} (id, {INSERTED}) SELECT id + 1000000, {INSERTED} FROM ({row}) r",
+        f"INSERT INTO {RECORDS} (txid, {INSERTED}) SELECT '1', {INSERTED} FROM ({row}) r",
+    ]
+
+
+# The columns the runtime role may INSERT: all but `id` and `txid`, which their defaults give.
+INSERTED = (
+    "consent_id, created_at, event, surface, necessary, first_party, third_party, session, "
+    "persistent, gpc, policy_version_id, policy_sha256, language, path, ip_hmac, user_agent"
+)
+
+
+@pytest.mark.parametrize("partition", PARTITIONS, ids=("default", "this month"))
+def test_the_runtime_role_can_do_nothing_to_a_partition(migrated_db, runtime, partition, figures):
+    """It reads and appends through the partitioned table only; a partition is the owner's."""
+    make_record()  # committed, for the statements to copy
+    refused = 0
+    for attempt in partition_attempts(partition):
+        with pytest.raises(psycopg2.Error) as raised:
+            runtime.execute(attempt)
+        runtime.connection.rollback()
+        assert isinstance(raised.value, errors.InsufficientPrivilege | errors.RestrictViolation), (
+            f"{attempt}: {raised.value}"
+        )
+        refused += 1
+    # What the app does, it still may: append without naming the ID, and read.
+    runtime.execute(
+        f"INSERT INTO {RECORDS} ({INSERTED}) SELECT {INSERTED} FROM {RECORDS} LIMIT 1"
+        " RETURNING id, txid = pg_current_xact_id()"
+    )
+    assert runtime.fetchone()[1] is True
+    runtime.connection.rollback()
+    figures("statements refused", refused)
+
+
 def test_the_runtime_role_may_read_and_append_the_evidence_and_nothing_more():
     """The grants, table by table: any table a later migration adds without them fails here."""
     with connection.cursor() as cursor:
@@ -171,14 +230,26 @@ def test_the_runtime_role_may_read_and_append_the_evidence_and_nothing_more():
         )
         granted = dict(cursor.fetchall())
         cursor.execute(
-            "SELECT relname FROM pg_class WHERE relkind IN ('r', 'p')"
+            "SELECT relname, relispartition FROM pg_class WHERE relkind IN ('r', 'p')"
             " AND relnamespace = current_schema()::regnamespace"
         )
-        tables = {name for (name,) in cursor.fetchall()}
+        tables = dict(cursor.fetchall())
+        cursor.execute(
+            "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0"
+            " AND NOT attisdropped AND has_column_privilege(%s, attrelid, attnum, 'INSERT')",
+            [RECORDS, RUNTIME_ROLE],
+        )
+        inserted = {name for (name,) in cursor.fetchall()}
 
-    for table in tables:
+    assert inserted == set(INSERTED.split(", "))  # every column but id and txid
+    assert {name for name, partition in tables.items() if partition} >= set(PARTITIONS)
+    for table, partition in tables.items():
         privileges = set(granted.get(table, ()))
-        if table in EVIDENCE:
+        if partition:  # a partition of the records: only through the table
+            assert privileges == set(), table
+        elif table == RECORDS:  # INSERT by column
+            assert privileges == {"SELECT"}, table
+        elif table in EVIDENCE:
             assert privileges == {"SELECT", "INSERT"}, table
         elif table in READ_ONLY:
             assert privileges == {"SELECT"}, table
