@@ -104,14 +104,38 @@ def partitions(using: str = DEFAULT_DB_ALIAS) -> list[Partition]:
     return sorted(found, key=lambda p: (p.start is None, p.start or timezone.now()))
 
 
+def outside(using: str = DEFAULT_DB_ALIAS) -> tuple[str, list[datetime]]:
+    """Return a condition on `created_at` that holds for the rows no month's partition takes,
+    the DEFAULT's, and its parameters. A query of the partitioned table with it reads the
+    DEFAULT partition alone (PostgreSQL prunes the others), and the runtime role may run it."""
+    ranges: list[tuple[datetime, datetime]] = []
+    for p in partitions(using):
+        if p.start is None or p.end is None:
+            continue
+        if ranges and p.start <= ranges[-1][1]:
+            ranges[-1] = (ranges[-1][0], max(ranges[-1][1], p.end))
+        else:
+            ranges.append((p.start, p.end))
+    if not ranges:
+        return "true", []
+    terms = ["created_at < %s"]
+    params = [ranges[0][0]]
+    for (_start, end), (following, _end) in zip(ranges, ranges[1:], strict=False):
+        terms.append("(created_at >= %s AND created_at < %s)")
+        params += [end, following]
+    terms.append("created_at >= %s")
+    params.append(ranges[-1][1])
+    return " OR ".join(terms), params
+
+
 def default_months(using: str = DEFAULT_DB_ALIAS) -> list[date]:
     """Return the months the DEFAULT partition holds rows of."""
+    condition, params = outside(using)
     with connections[using].cursor() as cursor:
         cursor.execute(
-            sql.SQL(
-                "SELECT DISTINCT date_trunc('month', created_at AT TIME ZONE 'UTC')::date "
-                "FROM {} ORDER BY 1"
-            ).format(sql.Identifier(DEFAULT))
+            "SELECT DISTINCT date_trunc('month', created_at AT TIME ZONE 'UTC')::date"
+            f" FROM {TABLE} WHERE {condition} ORDER BY 1",
+            params,
         )
         return [month for (month,) in cursor.fetchall()]
 
@@ -183,8 +207,9 @@ def drop(partition: Partition, using: str = DEFAULT_DB_ALIAS) -> None:
 
 def default_rows(using: str = DEFAULT_DB_ALIAS) -> int:
     """Return how many rows the DEFAULT partition holds."""
+    condition, params = outside(using)
     with connections[using].cursor() as cursor:
-        cursor.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(DEFAULT)))
+        cursor.execute(f"SELECT count(*) FROM {TABLE} WHERE {condition}", params)
         (count,) = cursor.fetchone()
     return int(count)
 

@@ -69,3 +69,13 @@ def test_the_unknown_cookies_setting_must_be_a_boolean(settings):
     settings.CONSENT_REFUSE_UNKNOWN_COOKIES = "first-party"
 
     assert "consent.E006" in ids()
+
+
+def test_the_partitions_ahead_must_be_a_number_of_months(settings):
+    assert "consent.E010" not in ids()
+    for bad in (0, -1, 25, "3", True, 2.5):
+        settings.CONSENT_PARTITIONS_AHEAD = bad
+        assert "consent.E010" in ids(), bad
+    for good in (1, 24):
+        settings.CONSENT_PARTITIONS_AHEAD = good
+        assert "consent.E010" not in ids(), good
