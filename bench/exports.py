@@ -165,6 +165,8 @@ def load_records(count: int) -> None:
     from django.db import connection
 
     from consent.models import ConsentRecord
+    from consent.partitions import ensure
+    from consent.roles import as_owner
     from policy.models import PolicyVersion
 
     versions = list(PolicyVersion.objects.published().filter(language="en").order_by("number"))
@@ -186,6 +188,11 @@ def load_records(count: int) -> None:
                 buffer.seek(0)
                 buffer.truncate()
         cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), {count})")
+    # The two years' rows went to the DEFAULT partition: give each month its own, as the daily
+    # `consent_partitions` would have (consent.partitions).
+    with as_owner():
+        ensure(3)
+    with connection.cursor() as cursor:
         cursor.execute(f"VACUUM ANALYZE {table}")
 
 
