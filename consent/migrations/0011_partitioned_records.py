@@ -67,7 +67,8 @@ DECLARE
     seq_last bigint;
     seq_called boolean;
 BEGIN
-    LOCK TABLE {TABLE} IN EXCLUSIVE MODE;  -- readers go on; writers wait for the new table
+    -- The rename would take this lock anyway: reads and writes of the records wait for the end.
+    LOCK TABLE {TABLE} IN ACCESS EXCLUSIVE MODE;
     {SWAP.format(table=TABLE, partitioned="PARTITION BY RANGE (created_at)")}
     SELECT least(date_trunc('month', min(created_at) AT TIME ZONE 'UTC'), this_month)
         INTO month FROM {TABLE}_old;
@@ -108,7 +109,7 @@ DECLARE
     seq_last bigint;
     seq_called boolean;
 BEGIN
-    LOCK TABLE {TABLE} IN EXCLUSIVE MODE;
+    LOCK TABLE {TABLE} IN ACCESS EXCLUSIVE MODE;
     {SWAP.format(table=TABLE, partitioned="")}
     {COPY.format(table=TABLE)}
     ALTER TABLE {TABLE} ADD CONSTRAINT consent_consentrecord_pkey PRIMARY KEY (id);
