@@ -160,13 +160,16 @@ def purge(before: datetime, *, dry_run: bool = False) -> ConsentPurge:
             # is detached: that locks the whole table until the purge commits.
             total, digest = gone_digest(query=GONE_AFTER_SQL, params={"before": before})
             deleted = 0
+            whole = []
             for partition in _whole_months_before(before):
                 cursor.execute(sql.SQL(_IN_LOG).format(sql.Identifier(partition.name)))
                 rows, logged = cursor.fetchone()
                 if rows == logged:  # every record of the month is in the log: the month goes
-                    drop(partition)
-                    dropped.append(partition.name)
+                    whole.append(partition)
                     deleted += rows
+            for partition in whole:  # counted first: the first detach locks the whole table
+                drop(partition)
+                dropped.append(partition.name)
             # What is left (the DEFAULT's rows, a month with a record not in the log yet) goes
             # row by row. Only the tables' owner may DELETE, and the append-only trigger lets
             # it through for the owner alone (consent.roles).
