@@ -73,10 +73,15 @@ def owns_records(using: str = DEFAULT_DB_ALIAS) -> bool:
 
 def may_erase(using: str = DEFAULT_DB_ALIAS) -> bool:
     """Return whether this connection's role could remove consent records: it owns their
-    table, or holds DELETE or TRUNCATE on it."""
+    table or one of its monthly partitions, or holds DELETE or TRUNCATE on one of them."""
+    erase = (
+        "pg_has_role(current_user, {0}.relowner, 'USAGE') "
+        "OR has_table_privilege(current_user, {0}.oid, 'DELETE, TRUNCATE')"
+    )
     return _ask(
-        "pg_has_role(current_user, c.relowner, 'USAGE') "
-        "OR has_table_privilege(current_user, c.oid, 'DELETE, TRUNCATE')",
+        f"{erase.format('c')} OR EXISTS (SELECT FROM pg_inherits i"
+        f" JOIN pg_class p ON p.oid = i.inhrelid WHERE i.inhparent = c.oid"
+        f" AND ({erase.format('p')}))",
         using,
     )
 

@@ -324,3 +324,23 @@ def test_as_owner_logs_in_as_the_owner_and_back_as_in_production(runtime_login, 
     finally:
         connection.close()
         connection.settings_dict = suite
+
+
+def test_a_partition_refuses_truncate_even_to_a_role_granted_it(migrated_db, runtime):
+    """The second guard: should anyone grant the runtime TRUNCATE on a partition, the
+    partition's own trigger still lets only the owner empty it."""
+    make_record()  # committed, in this month's partition
+    partition = PARTITIONS[1]
+    with as_owner(), connection.cursor() as cursor:
+        cursor.execute(f"GRANT SELECT, TRUNCATE ON {partition} TO {RUNTIME_ROLE}")
+    try:
+        with pytest.raises(errors.RestrictViolation, match="append-only: TRUNCATE refused"):
+            runtime.execute(f"TRUNCATE {partition}")
+        runtime.connection.rollback()
+        runtime.execute(f"SELECT count(*) FROM {partition}")
+        assert runtime.fetchone() == (1,)
+        (warning,) = check_runtime_role(databases=["default"])  # and the check says so
+        assert warning.id == "consent.W010"
+    finally:
+        with as_owner(), connection.cursor() as cursor:
+            cursor.execute(f"REVOKE ALL ON {partition} FROM {RUNTIME_ROLE}")
