@@ -102,6 +102,21 @@ def test_consent_partitions_moves_it_out_and_it_still_verifies(monkeypatch):
     assert "Every partition up to 3 months ahead exists." in run()  # idempotent
 
 
+def test_a_record_moved_before_it_is_in_the_log_still_goes_in(monkeypatch):
+    """Moved out of DEFAULT before the integrator took it, the record is not lost to the log.
+    (That the move keeps each row's transaction ID, the integrator's cursor, the migration's
+    test shows: here the test's one transaction wrote and moved it.)"""
+    record = made_at(monkeypatch, LATER)
+
+    run()
+    integrate()
+
+    assert partition_of(record) == name_of(month_of(LATER))
+    assert LogLeaf.objects.filter(source="record", ref=record.pk).exists()
+    verified, passed = verify()
+    assert passed, verified
+
+
 def test_a_missing_month_ahead_is_reported_and_made(settings):
     settings.CONSENT_PARTITIONS_AHEAD = 6
 
