@@ -6,13 +6,13 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning, register
 from django.db import DEFAULT_DB_ALIAS
 
+from common.middleware import ANY_PEER, network_of
 from iportalis.env import REPLICA
-from iportalis.middleware import ANY_PEER, network_of
 
 from .conf import conf
 from .ratelimit import RATE
 
-MIDDLEWARE = "consent.middleware.ConsentMiddleware"
+MIDDLEWARE = "consent.enforcement.middleware.ConsentMiddleware"
 # On the way out the middleware must see the response after these have set their cookies, and on
 # the way in hide refused cookies before they read any (LocaleMiddleware reads django_language).
 MUST_PRECEDE = (
@@ -23,9 +23,9 @@ MUST_PRECEDE = (
 )
 # django-csp's own middleware, which knows nothing of consent, and ours, which subclasses it.
 PLAIN_CSP_MIDDLEWARE = "csp.middleware.CSPMiddleware"
-CSP_MIDDLEWARE = "consent.csp.ConsentCSPMiddleware"
+CSP_MIDDLEWARE = "consent.enforcement.csp.ConsentCSPMiddleware"
 # Gives the records' IP hash and the rate limit the client's address behind trusted proxies.
-FORWARDED_FOR_MIDDLEWARE = "iportalis.middleware.ForwardedForMiddleware"
+FORWARDED_FOR_MIDDLEWARE = "common.middleware.ForwardedForMiddleware"
 
 
 @register()
@@ -198,7 +198,7 @@ def check_log_signing_key(**kwargs: Any) -> list[CheckMessage]:
 @register()
 def check_replica_url(**kwargs: Any) -> list[CheckMessage]:
     """A read replica that is the primary itself would only add load where it was meant to
-    take it away (consent.replica)."""
+    take it away (consent.audit.replica)."""
     databases = settings.DATABASES
     if REPLICA not in databases:
         return []

@@ -28,14 +28,14 @@ from django.core.cache import BaseCache, caches
 from django.http import HttpRequest, HttpResponseBase
 from django_redis.cache import RedisCache
 
-from iportalis.middleware import ip_of
+from common.middleware import ip_of
 
 from .conf import conf
-from .records import ip_hmac
+from .log.records import ip_hmac
 
 logger = logging.getLogger(__name__)
 
-DECISIONS = "consent.decisions"
+DECISIONS = "consent.capture.decisions"
 GPC_SIGNALS = "consent.gpc"
 KEY_PREFIX = "consent.rate"
 

@@ -47,7 +47,7 @@ def make_record(consent_id=None, event="accept_all", surface="banner", choices=N
     from django.test import RequestFactory
 
     from consent.categories import all_accepted
-    from consent.records import append_record
+    from consent.log.records import append_record
 
     request = RequestFactory().post(
         "/consent/",
@@ -88,8 +88,8 @@ def make_consent_cookie(
 
     from django.utils import timezone
 
+    from consent.capture.state import Consent
     from consent.categories import normalise
-    from consent.state import Consent
 
     if policy_version is None:
         policy_version = PolicyVersion.objects.current("en").number
@@ -139,13 +139,13 @@ def integrate_committed(timeout: float = 60) -> Any:
     """Integrate until every committed record is in the log; return the latest checkpoint.
 
     The integrator takes only records below the oldest transaction still open on the whole
-    PostgreSQL server, in any database (consent.integration): another test run's open
+    PostgreSQL server, in any database (consent.log.integration): another test run's open
     transaction, or a live server's, can hold committed records back for a moment.
     """
     import time
 
-    from consent.integration import integrate
     from consent.log import store
+    from consent.log.integration import integrate
     from consent.log.models import LogLeaf
     from consent.models import ConsentRecord
 

@@ -8,9 +8,9 @@ from django.core.checks import run_checks
 from django.http import HttpResponse
 from django.test import RequestFactory
 
+from common.middleware import ForwardedForMiddleware
+from consent.log.records import ip_hmac
 from consent.models import ConsentRecord
-from consent.records import ip_hmac
-from iportalis.middleware import ForwardedForMiddleware
 from tests.consent.test_rate_limit import LIMIT, roomy_address
 from tests.test_settings import manage
 
@@ -215,7 +215,7 @@ def test_the_proxy_count_in_the_environment_stops_the_settings():
 
 
 def test_trusted_proxies_need_the_middleware_above_the_consent_middleware(settings):
-    ours = "iportalis.middleware.ForwardedForMiddleware"
+    ours = "common.middleware.ForwardedForMiddleware"
     project = list(settings.MIDDLEWARE)
     assert project[0] == ours
     without = [m for m in project if m != ours]

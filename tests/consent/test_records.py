@@ -2,8 +2,8 @@ import pytest
 from django.db import IntegrityError, ProgrammingError, connection, transaction
 
 from consent.log.models import LogLeaf
+from consent.log.records import shorten_user_agent
 from consent.models import ConsentRecord
-from consent.records import shorten_user_agent
 from consent.roles import as_owner
 from tests.factories import integrate_committed, make_record
 
@@ -45,7 +45,7 @@ def test_writing_a_record_is_one_insert_and_touches_no_shared_row(django_assert_
     from django.test import RequestFactory
 
     from consent.categories import all_accepted
-    from consent.records import append_record
+    from consent.log.records import append_record
     from policy.models import PolicyVersion
 
     make_record()  # the statement is prepared once per connection
@@ -120,7 +120,7 @@ def test_the_orm_cannot_change_or_remove_records_either():
     assert ConsentRecord.objects.get(pk=record.pk).event == "accept_all"
 
 
-@pytest.mark.parametrize("setting", ["consent.purge", "consent.allow_truncate"])
+@pytest.mark.parametrize("setting", ["consent.audit.purge", "consent.allow_truncate"])
 def test_the_old_escape_hatches_open_nothing(setting):
     make_record()
 

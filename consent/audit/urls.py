@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.urls import URLPattern, path
 
-from . import audit_views, statistics
+from . import statistics
+from . import views as audit_views
 
 app_name = "audit"
 

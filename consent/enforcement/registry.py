@@ -20,11 +20,11 @@ from django.core.exceptions import ValidationError
 from django.template.loader import render_to_string
 from django.utils.translation import gettext_lazy as _
 
-from iportalis.snapshots import Snapshot
+from common.snapshots import Snapshot
 
-from .categories import CATEGORIES, FIRST_PARTY, NECESSARY, PARTIES, allows
-from .conf import conf
-from .models import SITE_PROVIDER, Service
+from ..categories import CATEGORIES, FIRST_PARTY, NECESSARY, PARTIES, allows
+from ..conf import conf
+from ..models import SITE_PROVIDER, Service
 
 # Names classified are remembered per snapshot; a client inventing names cannot grow it past this
 # many, nor with names longer than a registered one may be.

@@ -11,10 +11,10 @@ from django.utils.dateparse import parse_datetime
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 
-from .categories import OPTIONAL
+from ..categories import OPTIONAL
+from ..log.note import MAX_NOTE
+from ..models import ConsentRecord
 from .decisions import ACTIONS
-from .log.note import MAX_NOTE
-from .models import ConsentRecord
 
 # The longest path a decision names (the form's `next`, the API's `path`); a record keeps 500.
 MAX_PATH = 2000

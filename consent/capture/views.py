@@ -27,20 +27,19 @@ from django.views.decorators.http import (
     require_safe,
 )
 
-from . import entries
-from .categories import CATEGORIES, NECESSARY, OPTIONAL
-from .conf import conf
+from ..categories import CATEGORIES, NECESSARY, OPTIONAL
+from ..conf import conf
+from ..decorators import consent_exempt
+from ..enforcement.registry import get_registry
+from ..log import entries, merkle, note
+from ..log import store as log_store
+from ..log.integration import RECORD
+from ..log.receipt import FORMAT as RECEIPT_FORMAT
+from ..log.receipt import promise_text
+from ..models import ConsentRecord, LogLeaf
+from ..ratelimit import limit_decisions
 from .decisions import ACTIONS, NoPolicyError, decide, describe
-from .decorators import consent_exempt
 from .forms import DecisionForm, is_site_path
-from .integration import RECORD
-from .log import merkle, note
-from .log import store as log_store
-from .models import ConsentRecord, LogLeaf
-from .ratelimit import limit_decisions
-from .receipt import FORMAT as RECEIPT_FORMAT
-from .receipt import promise_text
-from .registry import get_registry
 from .state import Consent, get_state, store
 
 API_SURFACES = (

@@ -16,10 +16,10 @@ from django.utils.translation import get_language
 
 from policy.models import PolicyVersion
 
-from .categories import FIRST_PARTY, PERSISTENT, SESSION, THIRD_PARTY, normalise
-from .conf import conf
-from .models import ConsentRecord
-from .state import gpc_requested
+from ..capture.state import gpc_requested
+from ..categories import FIRST_PARTY, PERSISTENT, SESSION, THIRD_PARTY, normalise
+from ..conf import conf
+from ..models import ConsentRecord
 
 USER_AGENT_LENGTH = 200
 PATH_LENGTH = 500
@@ -66,7 +66,7 @@ def append_record(
 ) -> ConsentRecord:
     """Write one decision: one INSERT, no lock, no shared row updated, one round trip.
 
-    The integrator (consent.integration) adds it to the signed log within about a second.
+    The integrator (consent.log.integration) adds it to the signed log within about a second.
     """
     choices = normalise(choices)
     record = ConsentRecord(

@@ -13,10 +13,10 @@ from django.utils.translation import get_language
 
 from policy.models import PUBLISHED, PolicyVersion
 
-from .categories import OPTIONAL, THIRD_PARTY, all_accepted, all_refused, normalise
-from .models import ConsentRecord
-from .ratelimit import GPC_SIGNALS, retry_after
-from .records import append_record
+from ..categories import OPTIONAL, THIRD_PARTY, all_accepted, all_refused, normalise
+from ..log.records import append_record
+from ..models import ConsentRecord
+from ..ratelimit import GPC_SIGNALS, retry_after
 from .state import Consent, ConsentState, get_state, state_for
 
 logger = logging.getLogger(__name__)

@@ -28,8 +28,8 @@ from django.views.decorators.cache import never_cache
 
 from policy.models import PolicyVersion
 
-from .categories import OPTIONAL
-from .models import ConsentRecord
+from ..categories import OPTIONAL
+from ..models import ConsentRecord
 from .replica import read_database
 
 Event = ConsentRecord.Event

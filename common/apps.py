@@ -1,0 +1,8 @@
+"""The shared infrastructure as an app, so that its system checks register."""
+
+from django.apps import AppConfig
+
+
+class CommonConfig(AppConfig):
+    name = "common"
+    verbose_name = "Common"
