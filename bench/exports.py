@@ -79,7 +79,7 @@ def decisions(count: int, versions: list[Any]) -> Iterator[list[Any]]:
     """Yield `count` decisions, oldest first, over the last two years, as RECORD_COLUMNS
     values: a quarter from returning visitors, the policy changing at 60%.
     """
-    from consent.log.records import ip_hmac, shorten_user_agent
+    from consent.sanitise import ip_hmac, shorten_user_agent
 
     random.seed(1)
     agents = [shorten_user_agent(agent) for agent in USER_AGENTS]

@@ -31,7 +31,7 @@ from django_redis.cache import RedisCache
 from common.middleware import ip_of
 
 from .conf import conf
-from .log.records import ip_hmac
+from .sanitise import ip_hmac
 
 logger = logging.getLogger(__name__)
 

@@ -44,26 +44,22 @@ def make_record(consent_id=None, event="accept_all", surface="banner", choices=N
     """Append a consent record as a visitor's decision would, through the real write path."""
     import uuid
 
-    from django.test import RequestFactory
+    from django.utils import translation
 
     from consent.categories import all_accepted
     from consent.log.records import append_record
 
-    request = RequestFactory().post(
-        "/consent/",
-        REMOTE_ADDR=meta.pop("ip", "203.0.113.7"),
-        HTTP_USER_AGENT=meta.pop(
-            "user_agent", "Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0.8078.73"
-        ),
-    )
     return append_record(
-        request,
         consent_id=consent_id or uuid.uuid4(),
         event=event,
         surface=surface,
         choices=choices if choices is not None else all_accepted(),
         policy=PolicyVersion.objects.current("en"),
         path=meta.pop("path", "/"),
+        gpc=meta.pop("gpc", False),
+        language=meta.pop("language", translation.get_language() or ""),
+        ip=meta.pop("ip", "203.0.113.7"),
+        user_agent=meta.pop("user_agent", "Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0.8078.73"),
     )
 
 

@@ -9,8 +9,8 @@ from django.http import HttpResponse
 from django.test import RequestFactory
 
 from common.middleware import ForwardedForMiddleware
-from consent.log.records import ip_hmac
 from consent.models import ConsentRecord
+from consent.sanitise import ip_hmac
 from tests.consent.test_rate_limit import LIMIT, roomy_address
 from tests.test_settings import manage
 

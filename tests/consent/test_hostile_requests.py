@@ -19,8 +19,8 @@ from django.test import AsyncClient, Client
 
 from consent.categories import OPTIONAL
 from consent.enforcement.unknown import sightings
-from consent.log.records import ip_hmac
 from consent.models import ConsentRecord, UnknownCookie
+from consent.sanitise import ip_hmac
 from tests.consent.test_hostile import COOKIE, FORM, HOST, Probe, probe  # noqa: F401
 from tests.consent.test_rate_limit import roomy_address
 from tests.factories import make_consent_cookie

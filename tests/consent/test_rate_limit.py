@@ -10,9 +10,9 @@ from asgiref.sync import async_to_sync
 from django.core.cache import caches
 from django.core.checks import run_checks
 
-from consent.log.records import ip_hmac
 from consent.models import ConsentRecord
 from consent.ratelimit import client_of, parse_rate, window
+from consent.sanitise import ip_hmac
 from iportalis.env import cache_from_url
 from tests.test_settings import PRODUCTION_ENV, manage
 
