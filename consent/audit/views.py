@@ -15,10 +15,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from ..capture.forms import ExportForm, ExportProofForm, VerifyForm, error_text
 from ..log import store
 from ..log.models import LogCheckpoint
 from .export import proof_response, records, streaming_response
+from .forms import ExportForm, ExportProofForm, VerifyForm, error_text
 from .replica import read_database
 from .verification import largest_kept, verify_log
 

@@ -8,8 +8,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
 
 from consent.audit.export import FORMATS, copy_to, records
+from consent.audit.forms import ExportForm, error_text
 from consent.audit.replica import describe, read_database
-from consent.capture.forms import ExportForm, error_text
 from consent.log import merkle
 from consent.log.exportproof import PROOF_SUFFIX
 

@@ -5,8 +5,8 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from consent.audit.forms import MomentField
 from consent.audit.purge import PurgeError, purge
-from consent.capture.forms import MomentField
 from consent.log.integration import RECORD
 from consent.log.models import LogLeaf
 from consent.models import ConsentRecord
