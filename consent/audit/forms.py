@@ -1,13 +1,16 @@
 """The auditors' forms: a period of the log, an export's filters, the verify page's kept
-checkpoint, and the moments `purge_consents` and the pages read the same way."""
+checkpoint, the statistics' dates, and the moments `purge_consents` and the pages read the same
+way."""
 
 from __future__ import annotations
 
+import datetime as dt
 from datetime import UTC, datetime
 from typing import Any
 
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
@@ -123,3 +126,39 @@ def error_text(form: forms.Form, options: bool = False) -> str:
             name = f"--{field.replace('_', '-')}: " if options else f"{field}: "
         lines.extend(f"{name}{error}" for error in errors)
     return "\n".join(lines)
+
+
+# The statistics' dates: the last 30 days unless asked; at most 20 years, ending by LAST_DAY, as
+# the periods after the last day shown must be dates too (a month, a week and a day later).
+DEFAULT_DAYS = 30
+MAX_DAYS = 20 * 366
+LAST_DAY = dt.date(9999, 11, 30)
+
+
+class StatisticsForm(forms.Form):
+    start = forms.DateField(
+        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    end = forms.DateField(
+        label=_("To (inclusive)"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    @staticmethod
+    def defaults() -> dict[str, dt.date]:
+        today = timezone.now().date()
+        return {"start": today - dt.timedelta(days=DEFAULT_DAYS - 1), "end": today}
+
+    def clean(self) -> dict[str, dt.date]:
+        cleaned = super().clean() or {}
+        if self.errors:
+            return cleaned
+        defaults = self.defaults()
+        start = cleaned.get("start") or defaults["start"]
+        end = cleaned.get("end") or defaults["end"]
+        if end > LAST_DAY:
+            raise forms.ValidationError(_("Choose an earlier end date."))
+        if start > end:
+            raise forms.ValidationError(_("The start date must not be after the end date."))
+        if (end - start).days >= MAX_DAYS:
+            raise forms.ValidationError(_("Choose a range of at most 20 years."))
+        return {"start": start, "end": end}
