@@ -137,7 +137,7 @@ CONTENT_SECURITY_POLICY = {
 COOKIE_CONSENT_LOG_ENABLED = False
 
 # The policy's table of cookies in use comes from the consent app's registry.
-POLICY_COOKIE_TABLE = "consent.enforcement.registry.cookie_table_html"
+POLICY_COOKIE_TABLE = "consent.capture.cookie_table.cookie_table_html"
 
 # Consent: each setting's default is in consent/conf.py, which takes it wherever one is None (its
 # environment variable unset). Set CONSENT_IP_KEY in production, independently of SECRET_KEY.
