@@ -186,7 +186,7 @@ OTP_TOTP_ISSUER = "iPortalis"
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
 # Scripts posting to the consent API get a JSON 403 they can read.
-CSRF_FAILURE_VIEW = "consent.capture.views.csrf_failure"
+CSRF_FAILURE_VIEW = "consent.capture.csrf.csrf_failure"
 
 X_FRAME_OPTIONS = "DENY"
 # No script reads the CSRF cookie: consent.js takes the token from the form.
