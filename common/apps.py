@@ -6,3 +6,6 @@ from django.apps import AppConfig
 class CommonConfig(AppConfig):
     name = "common"
     verbose_name = "Common"
+
+    def ready(self) -> None:
+        from . import checks  # noqa: F401  (register the system checks)

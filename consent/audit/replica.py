@@ -25,7 +25,7 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.db import Error as DatabaseError
 from django.utils.translation import gettext
 
-from iportalis.env import REPLICA
+from common.databases import REPLICA
 
 from ..log.models import LogCheckpoint
 

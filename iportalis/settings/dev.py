@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 
+from common.databases import REPLICA
 from iportalis.embedded_db import embedded_database
 from iportalis.env import (
-    REPLICA,
     database_from_url,
     dev_signing_key,
     env_bool,

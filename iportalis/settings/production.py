@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 
+from common.databases import REPLICA
 from iportalis.env import (
-    REPLICA,
     database_from_url,
     env_bool,
     env_int,

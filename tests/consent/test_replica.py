@@ -36,13 +36,13 @@ from django.test import Client
 from psycopg2 import sql
 from psycopg2.extras import PhysicalReplicationConnection
 
+from common.databases import REPLICA
 from consent.audit import export
 from consent.log import store
 from consent.log.exportproof import check_export
 from consent.log.models import LogCheckpoint
 from consent.models import ConsentRecord
 from iportalis import embedded_db
-from iportalis.env import REPLICA
 from tests.factories import integrate_committed, make_auditor, make_published
 
 WAIT = 60  # seconds a server may take to start, or the replica to catch up
