@@ -35,7 +35,7 @@ from .sanitise import ip_hmac
 
 logger = logging.getLogger(__name__)
 
-DECISIONS = "consent.capture.decisions"
+DECISIONS = "consent.decisions"
 GPC_SIGNALS = "consent.gpc"
 KEY_PREFIX = "consent.rate"
 

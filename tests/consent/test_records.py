@@ -121,7 +121,7 @@ def test_the_orm_cannot_change_or_remove_records_either():
     assert ConsentRecord.objects.get(pk=record.pk).event == "accept_all"
 
 
-@pytest.mark.parametrize("setting", ["consent.audit.purge", "consent.allow_truncate"])
+@pytest.mark.parametrize("setting", ["consent.purge", "consent.allow_truncate"])
 def test_the_old_escape_hatches_open_nothing(setting):
     make_record()
 

@@ -68,7 +68,7 @@ def attempts(table: str) -> list[str]:
         f"ALTER TABLE {table} RENAME TO {table}_gone",
         f"CREATE RULE forget AS ON INSERT TO {table} DO INSTEAD NOTHING",
         # The escape hatches of the first version, which any session could set.
-        f"SET LOCAL consent.audit.purge = 'on'; DELETE FROM {table}",
+        f"SET LOCAL consent.purge = 'on'; DELETE FROM {table}",
         f"SET LOCAL consent.allow_truncate = 'on'; TRUNCATE {table}",
         # What only a superuser may do: switch every trigger off for the session.
         f"SET LOCAL session_replication_role = replica; DELETE FROM {table}",

@@ -85,7 +85,7 @@ def test_every_acknowledged_decision_has_one_record_in_the_log_and_the_log_verif
     assert consent.errors == [] and baseline.errors == []
     assert consent.statuses == {201: DECISIONS}, consent.statuses
     assert baseline.statuses == {201: DECISIONS // 2}, baseline.statuses
-    acknowledged = consent.log.records()
+    acknowledged = consent.records()
     assert len(set(acknowledged)) == DECISIONS
     assert ConsentRecord.objects.filter(pk__in=acknowledged).count() == DECISIONS
     assert ConsentRecord.objects.count() - before == DECISIONS
