@@ -19,7 +19,7 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.utils import timezone
 
-from consent.integration import integrate
+from consent.log.integration import integrate
 from consent.log.models import LogLeaf
 from consent.partitions import (
     DEFAULT,

@@ -19,7 +19,7 @@ from django.utils import timezone
 from psycopg2 import errors
 from psycopg2 import sql as psql
 
-from consent.purge import PurgeError, oldest_allowed, purge
+from consent.audit.purge import PurgeError, oldest_allowed, purge
 from consent.roles import (
     CREDENTIALS,
     RUNTIME_ROLE,
