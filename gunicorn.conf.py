@@ -33,7 +33,7 @@ def _cpus() -> int:
 workers = int(os.environ.get("WEB_CONCURRENCY") or 2 * _cpus() + 1)
 
 # The consent log's integrator. Each worker loads iportalis/wsgi.py, which starts a background
-# thread (consent.integration.Integrator) that integrates a batch of committed records every
+# thread (consent.log.integration.Integrator) that integrates a batch of committed records every
 # second. Every worker of every server runs one; a PostgreSQL advisory lock lets one batch run at
 # a time across all of them, and when a worker or a whole server dies, the next thread to try
 # takes over from the last checkpoint (a batch cut off rolls back whole). Nothing to configure.
@@ -95,7 +95,7 @@ def worker_exit(server: Any, worker: Any) -> None:
     if not apps.ready:
         return
     try:
-        from consent.unknown import sightings
+        from consent.enforcement.unknown import sightings
 
         sightings.flush()  # logs a database error itself
     except Exception:

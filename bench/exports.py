@@ -1,7 +1,7 @@
 """Measure the consent log's export and verification against `psql \\copy`, in one run.
 
 Fills a bench database with N realistic consent records (plain rows loaded with COPY FROM, then
-integrated into the signed log by consent.integration.integrate_all, as the site does), then
+integrated into the signed log by consent.log.integration.integrate_all, as the site does), then
 times, each as its own process, whose peak RSS is read from os.wait4:
 
   (a) psql's \\copy of the same rows (the same time range) to a CSV file: the baseline;
@@ -79,7 +79,7 @@ def decisions(count: int, versions: list[Any]) -> Iterator[list[Any]]:
     """Yield `count` decisions, oldest first, over the last two years, as RECORD_COLUMNS
     values: a quarter from returning visitors, the policy changing at 60%.
     """
-    from consent.records import ip_hmac, shorten_user_agent
+    from consent.sanitise import ip_hmac, shorten_user_agent
 
     random.seed(1)
     agents = [shorten_user_agent(agent) for agent in USER_AGENTS]
@@ -193,7 +193,7 @@ def fill(count: int) -> None:
     """Replace the consent log with `count` records, integrated into the log as the site does."""
     from django.db import connection
 
-    from consent.integration import integrate_all
+    from consent.log.integration import integrate_all
 
     load_records(count)
     integrate_all()

@@ -2,7 +2,7 @@
 
   (a) Backlog: --records realistic consent records (bench/exports.py's) are loaded with COPY FROM
       as plain rows, the log emptied; then a fresh process times
-      consent.integration.integrate_all(), which gives them leaves, tiles and checkpoints.
+      consent.log.integration.integrate_all(), which gives them leaves, tiles and checkpoints.
       Goal: 1,000,000 records in at most 20 s. Also its records/s and peak RSS.
   (b) Tree: a log of --leaves leaves is built directly (leaf hashes of SYNTHETIC entries, COPY into
       consent_logleaf; full tiles from consent.log.tiles.Edge, COPY into consent_logtile; a
@@ -83,8 +83,8 @@ def child(part: str, env: dict[str, str], *args: str) -> dict[str, Any]:
 
 def time_integration() -> dict[str, Any]:
     """In the child: integrate everything pending, timed."""
-    from consent.integration import integrate_all
     from consent.log import store
+    from consent.log.integration import integrate_all
 
     before = rss_mb()
     started = time.perf_counter()

@@ -3,7 +3,7 @@
 In one process and one run, three WSGI handlers serve the same minimal page (a small HTML
 HttpResponse: no template, no database) through the project's whole middleware stack:
 
-  (a) the project's MIDDLEWARE without consent.middleware.ConsentMiddleware, and with
+  (a) the project's MIDDLEWARE without consent.enforcement.middleware.ConsentMiddleware, and with
       django-csp's CSPMiddleware in place of our subclass of it (the baseline);
   (b) the project's MIDDLEWARE unchanged (ours);
   (c) (a) with cookie_consent.middleware.CleanCookiesMiddleware where ours sits (theirs), reading
@@ -61,9 +61,9 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import path
 
 REPO = Path(__file__).resolve().parent.parent
-OURS = "consent.middleware.ConsentMiddleware"
+OURS = "consent.enforcement.middleware.ConsentMiddleware"
 THEIRS = "cookie_consent.middleware.CleanCookiesMiddleware"
-OURS_CSP = "consent.csp.ConsentCSPMiddleware"
+OURS_CSP = "consent.enforcement.csp.ConsentCSPMiddleware"
 PLAIN_CSP = "csp.middleware.CSPMiddleware"
 HOST = "bench.iportalis.test"
 PAGE = "/plain/"
@@ -227,8 +227,8 @@ def register_their_cookie() -> None:
     from cookie_consent.conf import settings as their_settings
     from cookie_consent.models import CookieGroup
 
+    from consent.enforcement.registry import REGISTRY
     from consent.models import RegisteredCookie
-    from consent.registry import REGISTRY
 
     RegisteredCookie.objects.get_or_create(
         name=cast(Any, their_settings).COOKIE_CONSENT_NAME,
@@ -245,8 +245,8 @@ def grow_registry(size: int = REGISTRY_SIZE) -> None:
     from cookie_consent.models import Cookie, CookieGroup
 
     from consent.categories import PARTIES
+    from consent.enforcement.registry import REGISTRY
     from consent.models import RegisteredCookie
-    from consent.registry import REGISTRY
 
     groups = [CookieGroup.objects.get(varname=slug) for slug in PARTIES]
     cookies = list(Cookie.objects.values_list("name", flat=True))
@@ -270,8 +270,8 @@ def grow_registry(size: int = REGISTRY_SIZE) -> None:
 
 def shrink_registry() -> None:
     """Remove what grow_registry added (an earlier run's), so the first scenarios see the seed."""
+    from consent.enforcement.registry import REGISTRY
     from consent.models import RegisteredCookie
-    from consent.registry import REGISTRY
 
     for cookie in RegisteredCookie.objects.filter(name__startswith=VENDOR):
         cookie.delete()  # one by one: django-cookie-consent clears its cache on each delete
@@ -282,7 +282,7 @@ def refused_vendor_cookies(count: int) -> tuple[list[str], list[str]]:
     """Return third-party names of the grown registry: `count` registered exactly, `count`
     matched by patterns only (the last ones in the registry's order, the costliest to find)."""
     from consent.categories import THIRD_PARTY
-    from consent.registry import get_registry
+    from consent.enforcement.registry import get_registry
 
     third = [c.name for c in get_registry().cookies if c.party == THIRD_PARTY]
     exact = [name for name in third if name.startswith(VENDOR) and "*" not in name]
@@ -297,9 +297,9 @@ def build_scenarios() -> list[Scenario]:
     from cookie_consent.conf import settings as their_settings
     from cookie_consent.util import dict_to_cookie_str
 
+    from consent.capture.state import Consent
     from consent.categories import FIRST_PARTY, NECESSARY, PERSISTENT, SESSION, THIRD_PARTY
     from consent.conf import conf
-    from consent.state import Consent
     from policy.models import PolicyVersion
 
     # Django's settings, with the defaults django-appconf adds, which the type stubs cannot see.
@@ -412,9 +412,9 @@ def build_accepting_cookies(their_name: str) -> list[tuple[str, str]]:
     from cookie_consent.cache import all_cookie_groups
     from cookie_consent.util import dict_to_cookie_str
 
+    from consent.capture.state import Consent
     from consent.categories import CATEGORIES
     from consent.conf import conf
-    from consent.state import Consent
     from policy.models import PolicyVersion
 
     policy = PolicyVersion.objects.current("en")

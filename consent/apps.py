@@ -20,11 +20,12 @@ class ConsentConfig(AppConfig):
     def ready(self) -> None:
         from cookie_consent.models import Cookie, CookieGroup
 
-        from . import checks, replica, roles  # noqa: F401  (register the system checks)
-        from .middleware import forget_readings
+        from . import checks, roles  # noqa: F401  (register the system checks)
+        from .audit import replica  # noqa: F401  (its database check)
+        from .capture.state import forget_verified
+        from .enforcement.middleware import forget_readings
+        from .enforcement.registry import forget_registry
         from .models import RegisteredCookie, Service
-        from .registry import forget_registry
-        from .state import forget_verified
 
         setting_changed.connect(forget_verified, dispatch_uid="consent-verified")
         setting_changed.connect(forget_readings, dispatch_uid="consent-readings")

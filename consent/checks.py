@@ -6,13 +6,12 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning, register
 from django.db import DEFAULT_DB_ALIAS
 
-from iportalis.env import REPLICA
-from iportalis.middleware import ANY_PEER, network_of
+from common.databases import REPLICA
 
 from .conf import conf
 from .ratelimit import RATE
 
-MIDDLEWARE = "consent.middleware.ConsentMiddleware"
+MIDDLEWARE = "consent.enforcement.middleware.ConsentMiddleware"
 # On the way out the middleware must see the response after these have set their cookies, and on
 # the way in hide refused cookies before they read any (LocaleMiddleware reads django_language).
 MUST_PRECEDE = (
@@ -23,9 +22,9 @@ MUST_PRECEDE = (
 )
 # django-csp's own middleware, which knows nothing of consent, and ours, which subclasses it.
 PLAIN_CSP_MIDDLEWARE = "csp.middleware.CSPMiddleware"
-CSP_MIDDLEWARE = "consent.csp.ConsentCSPMiddleware"
+CSP_MIDDLEWARE = "consent.enforcement.csp.ConsentCSPMiddleware"
 # Gives the records' IP hash and the rate limit the client's address behind trusted proxies.
-FORWARDED_FOR_MIDDLEWARE = "iportalis.middleware.ForwardedForMiddleware"
+FORWARDED_FOR_MIDDLEWARE = "common.middleware.ForwardedForMiddleware"
 
 
 @register()
@@ -57,49 +56,6 @@ def check_settings(**kwargs: Any) -> list[CheckMessage]:
                 id="consent.E004",
             )
         )
-    errors.extend(check_trusted_proxies())
-    return errors
-
-
-def check_trusted_proxies() -> list[CheckMessage]:
-    hint = (
-        "TRUSTED_PROXIES lists the addresses or networks of the proxies in front of the app "
-        "that append to X-Forwarded-For, as gunicorn's forwarded_allow_ips does: e.g. "
-        "['10.0.0.0/8', '::1']; '*' only if nothing but the proxies can connect."
-    )
-    if hasattr(settings, "TRUSTED_PROXY_COUNT"):
-        return [
-            Error(
-                "TRUSTED_PROXY_COUNT is no longer read: it believed X-Forwarded-For from any "
-                "peer. Name the proxies in TRUSTED_PROXIES instead.",
-                hint=hint,
-                id="consent.E005",
-            )
-        ]
-    proxies = getattr(settings, "TRUSTED_PROXIES", [])
-    if not isinstance(proxies, list | tuple) or not all(isinstance(p, str) for p in proxies):
-        return [
-            Error(
-                f"TRUSTED_PROXIES must be a list of addresses or networks, not {proxies!r}.",
-                hint=hint,
-                id="consent.E005",
-            )
-        ]
-    errors: list[CheckMessage] = []
-    for entry in proxies:
-        if entry.strip() == ANY_PEER:
-            continue
-        try:
-            network_of(entry)
-        except ValueError:
-            errors.append(
-                Error(
-                    f"TRUSTED_PROXIES holds {entry!r}, which is no address or network: it "
-                    "trusts nothing.",
-                    hint=hint,
-                    id="consent.E005",
-                )
-            )
     return errors
 
 
@@ -157,24 +113,6 @@ def check_forwarded_for(**kwargs: Any) -> list[CheckMessage]:
     ]
 
 
-@register("security", deploy=True)
-def check_behind_proxy(**kwargs: Any) -> list[CheckMessage]:
-    if not getattr(settings, "SECURE_PROXY_SSL_HEADER", None):
-        return []
-    if getattr(settings, "TRUSTED_PROXIES", None):
-        return []
-    return [
-        Warning(
-            "SECURE_PROXY_SSL_HEADER says the site runs behind a proxy, but TRUSTED_PROXIES is "
-            "empty: every visitor has the proxy's address, so they all share one rate limit and "
-            "one IP hash in the consent records.",
-            hint="Set TRUSTED_PROXIES to the addresses or networks of the proxies that add "
-            "X-Forwarded-For (usually what gunicorn's FORWARDED_ALLOW_IPS names).",
-            id="consent.W005",
-        )
-    ]
-
-
 @register("security")
 def check_log_signing_key(**kwargs: Any) -> list[CheckMessage]:
     """The log cannot sign a checkpoint without its key (production refuses to start anyway)."""
@@ -198,7 +136,7 @@ def check_log_signing_key(**kwargs: Any) -> list[CheckMessage]:
 @register()
 def check_replica_url(**kwargs: Any) -> list[CheckMessage]:
     """A read replica that is the primary itself would only add load where it was meant to
-    take it away (consent.replica)."""
+    take it away (consent.audit.replica)."""
     databases = settings.DATABASES
     if REPLICA not in databases:
         return []

@@ -86,7 +86,7 @@ class RegisteredCookie(CatalogueCookie):
 class ConsentRecord(models.Model):
     """One decision of one visitor: appended, never changed (PostgreSQL refuses UPDATE and DELETE).
 
-    The integrator makes it an entry of the signed log (consent.integration, docs/integrity.md).
+    The integrator makes it an entry of the signed log (consent.log.integration, docs/integrity.md).
     """
 
     class Event(models.TextChoices):
@@ -173,7 +173,8 @@ class ConsentPurge(models.Model):
     """One retention purge: which records it removed, as an entry of the log itself.
 
     Its leaf commits to every record leaf whose record is gone (their count and a digest of
-    their indexes), so verification tells a purge from a deletion (consent.purge). Append-only.
+    their indexes), so verification tells a purge from a deletion (consent.audit.purge).
+    Append-only.
     """
 
     before = models.DateTimeField(_("records created before"))

@@ -28,10 +28,10 @@ from django.core.cache import BaseCache, caches
 from django.http import HttpRequest, HttpResponseBase
 from django_redis.cache import RedisCache
 
-from iportalis.middleware import ip_of
+from common.middleware import ip_of
 
 from .conf import conf
-from .records import ip_hmac
+from .sanitise import ip_hmac
 
 logger = logging.getLogger(__name__)
 

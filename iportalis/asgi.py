@@ -10,6 +10,6 @@ application = get_asgi_application()
 
 # Integrate consent records into the signed log from this process (one batch at a time across all
 # processes); CONSENT_LOG_INTEGRATOR = False leaves it to `manage.py integrate_log`.
-from consent.integration import start_if_enabled  # noqa: E402
+from consent.log.integration import start_if_enabled  # noqa: E402
 
 start_if_enabled()

@@ -10,8 +10,6 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 CONNECT_TIMEOUT = 5  # seconds
-# The DATABASES alias of DATABASE_REPLICA_URL, the optional read replica (consent.replica).
-REPLICA = "replica"
 
 TRUE_VALUES = {"1", "true", "yes", "on"}
 FALSE_VALUES = {"0", "false", "no", "off", ""}

@@ -14,8 +14,8 @@ urlpatterns = [
     path("favicon.ico", views.favicon),
     path("demo/cookies/", views.cookie_demo, name="cookie-demo"),
     path("cookie-policy/", include("policy.urls")),
-    path("", include("consent.urls")),
-    path("audit/", include("consent.audit_urls")),
+    path("", include("consent.capture.urls")),
+    path("audit/", include("consent.audit.urls")),
     path("consent-log/", include("consent.log.urls")),
     path("admin/", admin.site.urls),
 ]

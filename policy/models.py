@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
-from iportalis.snapshots import Snapshot
+from common.snapshots import Snapshot
 
 from .rendering import content_sha256, render_policy, text_lines
 

@@ -44,26 +44,22 @@ def make_record(consent_id=None, event="accept_all", surface="banner", choices=N
     """Append a consent record as a visitor's decision would, through the real write path."""
     import uuid
 
-    from django.test import RequestFactory
+    from django.utils import translation
 
     from consent.categories import all_accepted
-    from consent.records import append_record
+    from consent.log.records import append_record
 
-    request = RequestFactory().post(
-        "/consent/",
-        REMOTE_ADDR=meta.pop("ip", "203.0.113.7"),
-        HTTP_USER_AGENT=meta.pop(
-            "user_agent", "Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0.8078.73"
-        ),
-    )
     return append_record(
-        request,
         consent_id=consent_id or uuid.uuid4(),
         event=event,
         surface=surface,
         choices=choices if choices is not None else all_accepted(),
         policy=PolicyVersion.objects.current("en"),
         path=meta.pop("path", "/"),
+        gpc=meta.pop("gpc", False),
+        language=meta.pop("language", translation.get_language() or ""),
+        ip=meta.pop("ip", "203.0.113.7"),
+        user_agent=meta.pop("user_agent", "Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0.8078.73"),
     )
 
 
@@ -88,8 +84,8 @@ def make_consent_cookie(
 
     from django.utils import timezone
 
+    from consent.capture.state import Consent
     from consent.categories import normalise
-    from consent.state import Consent
 
     if policy_version is None:
         policy_version = PolicyVersion.objects.current("en").number
@@ -139,13 +135,13 @@ def integrate_committed(timeout: float = 60) -> Any:
     """Integrate until every committed record is in the log; return the latest checkpoint.
 
     The integrator takes only records below the oldest transaction still open on the whole
-    PostgreSQL server, in any database (consent.integration): another test run's open
+    PostgreSQL server, in any database (consent.log.integration): another test run's open
     transaction, or a live server's, can hold committed records back for a moment.
     """
     import time
 
-    from consent.integration import integrate
     from consent.log import store
+    from consent.log.integration import integrate
     from consent.log.models import LogLeaf
     from consent.models import ConsentRecord
 

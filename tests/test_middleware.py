@@ -8,9 +8,9 @@ from django.core.checks import run_checks
 from django.http import HttpResponse
 from django.test import RequestFactory
 
+from common.middleware import ForwardedForMiddleware
 from consent.models import ConsentRecord
-from consent.records import ip_hmac
-from iportalis.middleware import ForwardedForMiddleware
+from consent.sanitise import ip_hmac
 from tests.consent.test_rate_limit import LIMIT, roomy_address
 from tests.test_settings import manage
 
@@ -64,7 +64,7 @@ def test_the_client_is_the_first_address_from_the_right_that_is_no_proxy(
         (PROXIES, "10.0.1.2"),  # next to the proxies' network, not in it
         (["10.0.0.2/32"], "10.0.0.3"),
         (["2001:db8::/32"], "2001:db9::1"),
-        (["not an address", "10.0.0.0/33", ""], PROXY),  # trusts nothing (consent.E005)
+        (["not an address", "10.0.0.0/33", ""], PROXY),  # trusts nothing (common.E001)
     ],
 )
 def test_the_header_of_a_peer_that_is_no_trusted_proxy_is_ignored(settings, trusted, remote_addr):
@@ -187,23 +187,23 @@ def check_ids(settings, **overrides):
     ["10.0.0.1", 1, [1], ["10.0.0.256"], ["10.0.0.0/33"], ["proxy.internal"], [""], ["10.0.0.1,"]],
 )
 def test_trusted_proxies_must_be_addresses_or_networks(settings, proxies):
-    assert "consent.E005" in check_ids(settings, TRUSTED_PROXIES=proxies)
+    assert "common.E001" in check_ids(settings, TRUSTED_PROXIES=proxies)
 
 
 @pytest.mark.parametrize(
     "proxies", [[], ["10.0.0.1"], ("10.0.0.0/8", "::1", "fd00::/8"), ["*"], [" 10.0.0.1 "]]
 )
 def test_addresses_networks_and_any_peer_pass(settings, proxies):
-    assert "consent.E005" not in check_ids(settings, TRUSTED_PROXIES=proxies)
+    assert "common.E001" not in check_ids(settings, TRUSTED_PROXIES=proxies)
 
 
 def test_the_proxy_count_is_refused_now(settings):
     """It believed the header from any peer: a deployment that still sets it is told."""
-    messages = [m for m in run_checks() if m.id == "consent.E005"]
+    messages = [m for m in run_checks() if m.id == "common.E001"]
     assert not messages
 
     settings.TRUSTED_PROXY_COUNT = 1
-    (message,) = [m for m in run_checks() if m.id == "consent.E005"]
+    (message,) = [m for m in run_checks() if m.id == "common.E001"]
     assert "TRUSTED_PROXIES" in message.msg and "TRUSTED_PROXIES" in message.hint
 
 
@@ -215,14 +215,14 @@ def test_the_proxy_count_in_the_environment_stops_the_settings():
 
 
 def test_trusted_proxies_need_the_middleware_above_the_consent_middleware(settings):
-    ours = "iportalis.middleware.ForwardedForMiddleware"
+    ours = "common.middleware.ForwardedForMiddleware"
     project = list(settings.MIDDLEWARE)
     assert project[0] == ours
     without = [m for m in project if m != ours]
     below_consent = [*without, ours]
     settings.TRUSTED_PROXIES = PROXIES
 
-    assert not {"consent.E005", "consent.W004"} & check_ids(settings)
+    assert not {"common.E001", "consent.W004"} & check_ids(settings)
     assert "consent.W004" in check_ids(settings, MIDDLEWARE=without)
     assert "consent.W004" in check_ids(settings, MIDDLEWARE=below_consent)
     assert "consent.W004" not in check_ids(settings, TRUSTED_PROXIES=[])
@@ -231,8 +231,8 @@ def test_trusted_proxies_need_the_middleware_above_the_consent_middleware(settin
 def test_deploy_checks_want_trusted_proxies_behind_a_tls_proxy(settings):
     settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     settings.TRUSTED_PROXIES = []
-    warnings = [m for m in run_checks(include_deployment_checks=True) if m.id == "consent.W005"]
+    warnings = [m for m in run_checks(include_deployment_checks=True) if m.id == "common.W001"]
     assert len(warnings) == 1 and "TRUSTED_PROXIES" in warnings[0].hint
 
     settings.TRUSTED_PROXIES = ["10.0.0.1"]
-    assert "consent.W005" not in {m.id for m in run_checks(include_deployment_checks=True)}
+    assert "common.W001" not in {m.id for m in run_checks(include_deployment_checks=True)}

@@ -7,8 +7,8 @@ import pytest
 from django.core.cache import caches
 from django.db import OperationalError
 
+from common.snapshots import Snapshot
 from iportalis.env import cache_from_url
-from iportalis.snapshots import Snapshot
 
 pytestmark = pytest.mark.django_db  # forget() also acts when the transaction commits
 

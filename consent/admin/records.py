@@ -17,19 +17,15 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import connection
 from django.db.models import QuerySet
-from django.http import (
-    HttpRequest,
-    HttpResponse,
-    StreamingHttpResponse,
-)
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
-from ..export import streaming_response
-from ..integration import RECORD
+from ..audit.export import streaming_response
+from ..log.integration import RECORD
 from ..models import ConsentRecord, LogCheckpoint, LogLeaf
 
 

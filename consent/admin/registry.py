@@ -14,12 +14,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Count, Q, QuerySet
-from django.http import (
-    HttpRequest,
-    HttpResponse,
-    HttpResponseBadRequest,
-    HttpResponseRedirect,
-)
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html_join
 from django.utils.safestring import SafeString
@@ -28,8 +23,8 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from ..categories import CATEGORIES, FIRST_PARTY, NECESSARY, PARTIES, THIRD_PARTY
+from ..enforcement.registry import check_registration
 from ..models import RegisteredCookie, Service, UnknownCookie
-from ..registry import check_registration
 
 # django-cookie-consent's own admins allow any category and cookies without our details.
 admin.site.unregister(CookieGroup)

@@ -56,7 +56,7 @@ class LogCheckpoint(models.Model):
 
     `cursor` and `cursor_id` are the integrator's place: every record written by a transaction
     with a lower ID than `cursor`, or by that transaction with an ID up to `cursor_id`, is in the
-    tree of this size (consent.integration).
+    tree of this size (consent.log.integration).
     """
 
     size = models.BigIntegerField(_("tree size"), primary_key=True)

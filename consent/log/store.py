@@ -1,6 +1,6 @@
 """The log in PostgreSQL: reading tiles and proofs, and appending entries with a checkpoint.
 
-The log knows nothing of what its entries mean: consent.integration feeds it leaf hashes.
+The log knows nothing of what its entries mean: consent.log.integration feeds it leaf hashes.
 """
 
 from __future__ import annotations

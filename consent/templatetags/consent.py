@@ -13,12 +13,12 @@ from django.utils.translation import gettext as _
 
 from policy.models import PUBLISHED
 
+from ..capture.decisions import describe
+from ..capture.state import get_state
 from ..categories import CATEGORIES, OPTIONAL
 from ..conf import conf
-from ..decisions import describe
-from ..enforcement import combination_key, every_allowance
-from ..registry import Registry, get_registry
-from ..state import get_state
+from ..enforcement.registry import Registry, get_registry
+from ..enforcement.rules import combination_key, every_allowance
 
 register = template.Library()
 

@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "csp",
+    "common",  # shared infrastructure: its checks register
     "consent.apps.CookieCategoriesConfig",  # django-cookie-consent, named for our admin
     "policy",
     "consent",
@@ -41,19 +42,19 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First, so that everything below sees the client's address: see iportalis/middleware.py.
-    "iportalis.middleware.ForwardedForMiddleware",
+    # First, so that everything below sees the client's address: see common/middleware.py.
+    "common.middleware.ForwardedForMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Every response, static files and refusals included, gets the header.
     "django_permissions_policy.PermissionsPolicyMiddleware",
     # A request for a host not allowed is refused here, before anything below writes for it.
-    "iportalis.middleware.AllowedHostMiddleware",
+    "common.middleware.AllowedHostMiddleware",
     # Straight after SecurityMiddleware, as whitenoise asks: static files skip everything below.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # django-csp's CSPMiddleware, adding the hosts of the services the visitor consented to.
-    "consent.csp.ConsentCSPMiddleware",
+    "consent.enforcement.csp.ConsentCSPMiddleware",
     # Above everything that sets or reads cookies: see docs/architecture.md, "Middleware order".
-    "consent.middleware.ConsentMiddleware",
+    "consent.enforcement.middleware.ConsentMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -136,7 +137,7 @@ CONTENT_SECURITY_POLICY = {
 COOKIE_CONSENT_LOG_ENABLED = False
 
 # The policy's table of cookies in use comes from the consent app's registry.
-POLICY_COOKIE_TABLE = "consent.registry.cookie_table_html"
+POLICY_COOKIE_TABLE = "consent.capture.cookie_table.cookie_table_html"
 
 # Consent: each setting's default is in consent/conf.py, which takes it wherever one is None (its
 # environment variable unset). Set CONSENT_IP_KEY in production, independently of SECRET_KEY.
@@ -185,7 +186,7 @@ OTP_TOTP_ISSUER = "iPortalis"
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
 # Scripts posting to the consent API get a JSON 403 they can read.
-CSRF_FAILURE_VIEW = "consent.views.csrf_failure"
+CSRF_FAILURE_VIEW = "consent.capture.csrf.csrf_failure"
 
 X_FRAME_OPTIONS = "DENY"
 # No script reads the CSRF cookie: consent.js takes the token from the form.

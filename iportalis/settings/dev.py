@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 
+from common.databases import REPLICA
 from iportalis.embedded_db import embedded_database
 from iportalis.env import (
-    REPLICA,
     database_from_url,
     dev_signing_key,
     env_bool,
@@ -31,7 +31,8 @@ if _database_url:
 else:
     _runtime, DATABASE_OWNER = embedded_database(BASE_DIR / ".pgdata")
     DATABASES = {"default": _runtime}
-# Exports, statistics and verification read from a replica when one is given (consent.replica).
+# Exports, statistics and verification read from a replica when one is given
+# (consent.audit.replica).
 if _replica_url := os.environ.get("DATABASE_REPLICA_URL"):
     DATABASES[REPLICA] = replica_from_url(_replica_url)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 
+from common.databases import REPLICA
 from iportalis.env import (
-    REPLICA,
     database_from_url,
     env_bool,
     env_int,
@@ -23,7 +23,8 @@ SECRET_KEY = require("SECRET_KEY")
 DATABASES = {"default": database_from_url(require("DATABASE_URL"))}
 _owner_url = os.environ.get("DATABASE_OWNER_URL")
 DATABASE_OWNER = database_from_url(_owner_url) if _owner_url else None
-# Exports, statistics and verification read from a replica when one is given (consent.replica).
+# Exports, statistics and verification read from a replica when one is given
+# (consent.audit.replica).
 if _replica_url := os.environ.get("DATABASE_REPLICA_URL"):
     DATABASES[REPLICA] = replica_from_url(_replica_url)
 CONSENT_LOG_SIGNING_KEY = require("CONSENT_LOG_SIGNING_KEY")

@@ -148,3 +148,40 @@ def test_the_statistics_charts_keep_readable_text_on_a_phone(page):
         "texts => texts.map(t => t.getBoundingClientRect().height)"
     )
     assert heights and min(heights) >= 11, heights
+
+
+@pytest.mark.parametrize("language", ["de", "fr"])
+def test_the_statistics_legends_show_every_label_in_full(browser, live_server, language):
+    """German and French labels are longer than English ones: each legend entry is laid out at
+    its own width, inside the page at a phone's width, none cut off or overlapping the next."""
+    make_record()
+    context = browser.new_context(
+        base_url=live_server.url, locale=LOCALES[language], viewport=VIEWPORTS["390x844"]
+    )
+    page = context.new_page()
+    User.objects.create_superuser("auditor", password="a-long-test-password")
+    page.goto("/admin/login/")
+    page.locator("#id_username").fill("auditor")  # the labels are in the page's language
+    page.locator("#id_password").fill("a-long-test-password")
+    page.locator("#login-form [type=submit]").click()
+
+    page.goto("/audit/statistics/")
+
+    entries = page.locator(".chart-legend li")
+    assert entries.count() == 10  # six events, four categories
+    boxes = entries.evaluate_all(
+        """items => items.map(li => {
+            const box = li.getBoundingClientRect();
+            return {text: li.textContent, left: box.left, right: box.right, top: box.top,
+                    bottom: box.bottom, clipped: li.scrollWidth > li.clientWidth};
+        })"""
+    )
+    width = page.evaluate("document.documentElement.clientWidth")
+    for box in boxes:
+        assert box["text"].strip() and not box["clipped"], box
+        assert box["left"] >= 0 and box["right"] <= width, box
+    for first, second in zip(boxes, boxes[1:], strict=False):
+        overlap = first["right"] > second["left"] and first["left"] < second["right"]
+        same_line = first["bottom"] > second["top"] and first["top"] < second["bottom"]
+        assert not (overlap and same_line), (first, second)
+    context.close()

@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from consent import receipt
-from consent.log import store
+from consent.log import receipt, store
 from consent.log.models import LogLeaf
 from tests.factories import integrate_committed
 

@@ -13,10 +13,10 @@ from django.utils import timezone
 
 from consent.admin.records import EstimatedCountPaginator
 from consent.categories import all_refused
-from consent.integration import integrate
+from consent.enforcement.registry import get_registry
+from consent.log.integration import integrate
 from consent.log.models import LogLeaf
 from consent.models import ConsentRecord, RegisteredCookie, Service, UnknownCookie
-from consent.registry import get_registry
 from consent.roles import as_owner
 from tests.factories import make_record, make_staff
 
@@ -420,7 +420,7 @@ def test_export_actions_stream_the_selected_records(admin_client):
         RECORDS, {"action": "export_csv", "_selected_action": [first.pk, third.pk], "index": 0}
     )
 
-    # A ZIP of the CSV and its proof (consent.export).
+    # A ZIP of the CSV and its proof (consent.audit.export).
     assert response["Content-Type"] == "application/zip"
     assert 'filename="consent-records-' in response["Content-Disposition"]
     archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))

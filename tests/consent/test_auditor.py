@@ -1,4 +1,4 @@
-"""The auditor's tool, run as an auditor runs it: `python -m consent.auditor` in a subprocess.
+"""The auditor's tool, run as an auditor runs it: `python -m consent.log.auditor` in a subprocess.
 
 Most tests point it at a fake site of our own (an http.server in a thread serving checkpoints
 and tiles made with consent/log's pure modules), because only a fake site can be made to fork,
@@ -28,7 +28,7 @@ ORIGIN = "auditor.test/consent-log"
 
 def auditor(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "consent.auditor", *args],
+        [sys.executable, "-m", "consent.log.auditor", *args],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -366,7 +366,9 @@ class socket_closed:
 
 
 def test_the_tool_imports_no_django():
-    probe = "import sys, consent.auditor; print(sorted(m for m in sys.modules if 'django' in m))"
+    probe = (
+        "import sys, consent.log.auditor; print(sorted(m for m in sys.modules if 'django' in m))"
+    )
     result = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, check=True
     )
@@ -513,15 +515,17 @@ def test_verify_export_needs_a_file_and_a_log_key(tmp_path):
     assert "is a witness key (0x04), not a log's key" in result.stderr
 
 
-# Runs once engineer C's consent/exportproof.py (verify_export) is in; skipped until then.
+# Runs once engineer C's consent/log/exportproof.py (verify_export) is in; skipped until then.
 @pytest.mark.django_db
 @pytest.mark.parametrize("form", ["csv", "jsonl"])
 def test_verify_export_proves_an_export_and_catches_a_changed_row(tmp_path, form):
-    pytest.importorskip("consent.exportproof", reason="consent/exportproof.py is not in yet")
+    pytest.importorskip(
+        "consent.log.exportproof", reason="consent/log/exportproof.py is not in yet"
+    )
     from django.core.management import call_command
 
-    from consent.integration import integrate
     from consent.log import store
+    from consent.log.integration import integrate
     from tests.factories import make_record
 
     for event in ("accept_all", "reject_all", "custom"):
@@ -547,8 +551,8 @@ def test_verify_export_proves_a_csv_whose_hostile_cells_were_escaped(tmp_path):
     off again, so the escaped export still proves the records as the log holds them."""
     from django.core.management import call_command
 
-    from consent.integration import integrate
     from consent.log import store
+    from consent.log.integration import integrate
     from tests.factories import make_record
 
     make_record(user_agent='=HYPERLINK("https://evil.example/","x")', path="/a;@b")

@@ -39,7 +39,7 @@ def messages(settings, middleware, check="consent.W003"):
 
 
 def test_a_misplaced_middleware_is_reported(settings):
-    ours = "consent.middleware.ConsentMiddleware"
+    ours = "consent.enforcement.middleware.ConsentMiddleware"
     below_sessions = [m for m in settings.MIDDLEWARE if m != ours]
     below_sessions.insert(below_sessions.index("django.middleware.locale.LocaleMiddleware"), ours)
 
@@ -51,7 +51,7 @@ def test_a_misplaced_middleware_is_reported(settings):
 
 def test_django_csps_own_middleware_in_place_of_ours_is_reported(settings):
     plain = [
-        "csp.middleware.CSPMiddleware" if m == "consent.csp.ConsentCSPMiddleware" else m
+        "csp.middleware.CSPMiddleware" if m == "consent.enforcement.csp.ConsentCSPMiddleware" else m
         for m in settings.MIDDLEWARE
     ]
 

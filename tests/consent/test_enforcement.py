@@ -12,9 +12,9 @@ from django.http import HttpResponse, JsonResponse
 from django.test import AsyncRequestFactory, RequestFactory
 from django.urls import ResolverMatch
 
-from consent.csp import ConsentCSPMiddleware
 from consent.decorators import consent_exempt
-from consent.middleware import ConsentMiddleware
+from consent.enforcement.csp import ConsentCSPMiddleware
+from consent.enforcement.middleware import ConsentMiddleware
 from consent.models import RegisteredCookie
 from tests.factories import make_consent_cookie
 
@@ -330,8 +330,8 @@ def test_an_exempt_view_gets_the_strict_policy(serve):
 
 
 def allowed_names(**choices):
-    from consent.enforcement import allowance
-    from consent.registry import get_registry
+    from consent.enforcement.registry import get_registry
+    from consent.enforcement.rules import allowance
 
     result = allowance(choices, get_registry(), downgrade=True)
     return result.missing, {(a.cookie.name, a.lives, a.downgraded) for a in result.cookies}
@@ -359,7 +359,7 @@ def test_a_cookie_header_new_on_every_page_reads_the_consent_cookie_once(serve, 
     """HubSpot's __hssc counts the pages of a visit, so the whole Cookie header is new on every
     page: the consent cookie's meaning is still worked out once, not once per page, and each
     page still hides and expires what it must."""
-    from consent import state
+    from consent.capture import state
 
     readings = []
     state_for = state.state_for

@@ -7,7 +7,7 @@ from asgiref.sync import async_to_sync
 from cookie_consent.models import CookieGroup
 from django.test import Client
 
-from consent import unknown
+from consent.enforcement import unknown
 from consent.models import RegisteredCookie, Service, UnknownCookie
 from tests.factories import make_consent_cookie
 

@@ -18,16 +18,16 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from consent import export
-from consent.exportproof import (
+from consent.audit import export
+from consent.log import store
+from consent.log.exportproof import (
     FORMULA_STARTS,
     check_export,
     escape_cell,
     unescape_cell,
     verify_export,
 )
-from consent.integration import integrate
-from consent.log import store
+from consent.log.integration import integrate
 from consent.log.models import LogLeaf
 from consent.models import ConsentRecord
 from tests.factories import make_auditor, make_published, make_record, make_records, make_staff

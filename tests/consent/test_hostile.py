@@ -32,15 +32,15 @@ from hypothesis import HealthCheck, assume, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
+from consent.capture.decisions import ACTIONS
+from consent.capture.state import SALT, Consent
+from consent.capture.views import API_SURFACES
 from consent.categories import CATEGORIES, OPTIONAL, normalise
-from consent.decisions import ACTIONS
-from consent.integration import integrate
+from consent.enforcement.unknown import sightings
 from consent.log import note, store, tiles
+from consent.log.integration import integrate
 from consent.log.models import Cosignature, LogCheckpoint, LogLeaf, LogTile, Witness
 from consent.models import ConsentRecord, UnknownCookie
-from consent.state import SALT, Consent
-from consent.unknown import sightings
-from consent.views import API_SURFACES
 from policy.models import PolicyVersion
 from tests.conftest import HOSTILE
 from tests.factories import make_consent_cookie, make_record

@@ -17,9 +17,9 @@ from urllib.parse import urlencode
 import pytest
 from django.test import Client
 
-from consent.exportproof import check_export
-from consent.integration import integrate
 from consent.log import store
+from consent.log.exportproof import check_export
+from consent.log.integration import integrate
 from tests.consent import test_hostile
 from tests.consent.test_export import HOSTILE_TEXT, starts_a_formula
 from tests.consent.test_hostile import FORM, Probe

@@ -14,11 +14,12 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from consent import enforcement, unknown
 from consent.categories import OPTIONAL
+from consent.enforcement import rules as enforcement
+from consent.enforcement import unknown
+from consent.enforcement.registry import get_registry
+from consent.enforcement.unknown import sightings
 from consent.models import RegisteredCookie, UnknownCookie
-from consent.registry import get_registry
-from consent.unknown import sightings
 from tests.consent.test_hostile import COOKIE, Probe, no_rate_limit, probe
 from tests.factories import make_consent_cookie
 

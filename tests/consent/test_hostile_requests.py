@@ -18,9 +18,9 @@ from django.db import connection
 from django.test import AsyncClient, Client
 
 from consent.categories import OPTIONAL
+from consent.enforcement.unknown import sightings
 from consent.models import ConsentRecord, UnknownCookie
-from consent.records import ip_hmac
-from consent.unknown import sightings
+from consent.sanitise import ip_hmac
 from tests.consent.test_hostile import COOKIE, FORM, HOST, Probe, probe  # noqa: F401
 from tests.consent.test_rate_limit import roomy_address
 from tests.factories import make_consent_cookie

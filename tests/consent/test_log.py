@@ -9,9 +9,8 @@ import pytest
 import rfc8785
 from django.db import connection, connections
 
-from consent import entries
-from consent.integration import LOCK, integrate
-from consent.log import merkle, note, store, tiles
+from consent.log import entries, merkle, note, store, tiles
+from consent.log.integration import LOCK, integrate
 from consent.log.models import LogCheckpoint, LogLeaf, LogTile
 from consent.models import ConsentRecord
 from policy.models import PolicyVersion

@@ -9,8 +9,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.test import Client
 
-from consent.integration import integrate
 from consent.log import merkle, note, store, tiles
+from consent.log.integration import integrate
 from consent.log.models import Cosignature, LogCheckpoint, LogLeaf, Witness
 from policy.models import PolicyVersion
 from tests.factories import make_auditor, make_record, make_records, make_staff

@@ -12,9 +12,8 @@ from django.core.management.base import CommandError
 from django.db import IntegrityError, ProgrammingError, connection, transaction
 from django.utils import timezone
 
-from consent import entries
-from consent.integration import integrate
-from consent.log import merkle, store
+from consent.log import entries, merkle, store
+from consent.log.integration import integrate
 from consent.log.models import LogLeaf
 from consent.models import ConsentPurge, ConsentRecord
 from consent.roles import as_owner

@@ -12,7 +12,7 @@ from django.core.checks import run_checks
 
 from consent.models import ConsentRecord
 from consent.ratelimit import client_of, parse_rate, window
-from consent.records import ip_hmac
+from consent.sanitise import ip_hmac
 from iportalis.env import cache_from_url
 from tests.test_settings import PRODUCTION_ENV, manage
 

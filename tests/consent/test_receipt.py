@@ -14,12 +14,11 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from consent import entries, receipt
+from consent.capture.state import Consent
 from consent.categories import OPTIONAL
-from consent.integration import integrate
-from consent.log import merkle, note, store
+from consent.log import entries, merkle, note, receipt, store
+from consent.log.integration import integrate
 from consent.models import ConsentRecord, Cosignature, LogLeaf, Witness
-from consent.state import Consent
 from policy.models import PolicyVersion
 from tests.factories import make_consent_cookie, make_record
 
@@ -49,7 +48,7 @@ def cli(receipt_document, tmp_path, *arguments):
     path.write_text(json.dumps(receipt_document), encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO", "DATABASE"))}
     return subprocess.run(
-        [sys.executable, "-m", "consent.receipt", "verify", str(path), *arguments],
+        [sys.executable, "-m", "consent.log.receipt", "verify", str(path), *arguments],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -129,7 +128,7 @@ def test_the_offline_check_imports_no_django(integrated, tmp_path):
     script = (
         "import runpy, sys; sys.modules['django'] = None; "
         f"sys.argv = ['receipt', 'verify', {str(path)!r}, '--key', {str(key())!r}]; "
-        "runpy.run_module('consent.receipt', run_name='__main__')"
+        "runpy.run_module('consent.log.receipt', run_name='__main__')"
     )
     checked = subprocess.run(
         [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60

@@ -3,8 +3,8 @@ from django.db import IntegrityError, ProgrammingError, connection, transaction
 
 from consent.log.models import LogLeaf
 from consent.models import ConsentRecord
-from consent.records import shorten_user_agent
 from consent.roles import as_owner
+from consent.sanitise import shorten_user_agent
 from tests.factories import integrate_committed, make_record
 
 pytestmark = pytest.mark.django_db
@@ -42,23 +42,24 @@ def test_user_agent_keeps_major_versions_and_at_most_200_characters():
 def test_writing_a_record_is_one_insert_and_touches_no_shared_row(django_assert_num_queries):
     import uuid
 
-    from django.test import RequestFactory
-
     from consent.categories import all_accepted
-    from consent.records import append_record
+    from consent.log.records import append_record
     from policy.models import PolicyVersion
 
     make_record()  # the statement is prepared once per connection
     policy = PolicyVersion.objects.current("en")
     with django_assert_num_queries(1) as captured:
         append_record(
-            RequestFactory().post("/consent/"),
             consent_id=uuid.uuid4(),
             event="accept_all",
             surface="banner",
             choices=all_accepted(),
             policy=policy,
             path="/",
+            gpc=False,
+            language="en",
+            ip="203.0.113.7",
+            user_agent="Mozilla/5.0",
         )
     assert captured.captured_queries[0]["sql"].startswith("EXECUTE consent_append_record")
 

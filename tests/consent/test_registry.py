@@ -2,8 +2,8 @@ import pytest
 from cookie_consent.models import CookieGroup
 
 from consent.categories import CATEGORIES
+from consent.enforcement.registry import get_registry
 from consent.models import RegisteredCookie, Service
-from consent.registry import get_registry
 from policy.models import PolicyVersion
 from tests.consent.test_admin import cookie_form
 
@@ -205,7 +205,7 @@ def test_classifying_a_plain_name_still_registers_it(admin_client):
     ],
 )
 def test_overlap_says_whether_a_name_matches_both(first, second, expected):
-    from consent.registry import overlap
+    from consent.enforcement.registry import overlap
 
     assert overlap(first, second) is expected
     assert overlap(second, first) is expected
@@ -214,7 +214,7 @@ def test_overlap_says_whether_a_name_matches_both(first, second, expected):
 def test_finding_a_name_costs_the_same_in_a_large_registry():
     """Exact names in a dict and patterns in one compiled expression, whatever the size; the
     first pattern in the registry's order wins, as before."""
-    from consent.registry import KnownCookie, Registry
+    from consent.enforcement.registry import KnownCookie, Registry
 
     def entry(name, party="first-party"):
         return KnownCookie(name, party, "iPortalis", "", "", "/", "")

@@ -36,13 +36,13 @@ from django.test import Client
 from psycopg2 import sql
 from psycopg2.extras import PhysicalReplicationConnection
 
-from consent import export
-from consent.exportproof import check_export
+from common.databases import REPLICA
+from consent.audit import export
 from consent.log import store
+from consent.log.exportproof import check_export
 from consent.log.models import LogCheckpoint
 from consent.models import ConsentRecord
 from iportalis import embedded_db
-from iportalis.env import REPLICA
 from tests.factories import integrate_committed, make_auditor, make_published
 
 WAIT = 60  # seconds a server may take to start, or the replica to catch up
@@ -445,7 +445,7 @@ def test_exports_statistics_and_verification_read_the_replica_and_go_on_without_
     # The replica goes away: decisions go on, and the rest answers from the primary.
     replica.stop_replica()
     caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="consent.replica"):
+    with caplog.at_level(logging.WARNING, logger="consent.audit.replica"):
         decide(visitor, "accept_all")
         head = integrate_committed()
         response = client.get("/audit/consents.jsonl")
@@ -456,5 +456,5 @@ def test_exports_statistics_and_verification_read_the_replica_and_go_on_without_
         assert response.status_code == 200 and totals(response) == 5
         report = client.get("/audit/verify/", {"run": "1"}).context["report"]
         assert report.ok and report.database == DEFAULT_DB_ALIAS
-    warnings = [r.getMessage() for r in caplog.records if r.name == "consent.replica"]
+    warnings = [r.getMessage() for r in caplog.records if r.name == "consent.audit.replica"]
     assert len(warnings) == 3 and all("does not answer" in w for w in warnings)

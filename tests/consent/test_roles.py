@@ -18,7 +18,7 @@ from django.db import ProgrammingError, connection, transaction
 from psycopg2 import errors
 from psycopg2 import sql as psql
 
-from consent.purge import PurgeError, oldest_allowed, purge
+from consent.audit.purge import PurgeError, oldest_allowed, purge
 from consent.roles import (
     CREDENTIALS,
     RUNTIME_ROLE,

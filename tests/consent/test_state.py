@@ -7,8 +7,8 @@ import pytest
 from django.core import signing
 from django.test import RequestFactory
 
+from consent.capture.state import SALT, Consent, state_for
 from consent.categories import CATEGORIES
-from consent.state import SALT, Consent, state_for
 from policy.models import PolicyVersion
 
 

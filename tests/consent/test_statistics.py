@@ -5,8 +5,10 @@ from unittest import mock
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import translation
 
-from consent.categories import all_refused
+from consent.categories import OPTIONAL, all_refused
+from consent.models import ConsentRecord
 from tests.factories import make_auditor, make_published, make_record, make_staff
 
 pytestmark = pytest.mark.django_db
@@ -140,6 +142,35 @@ def test_charts_are_labelled_svg_with_no_script_or_inline_style(auditor_client):
     assert "style=" not in svg
     assert "<script" not in svg
     assert "<table>" in page  # the data behind each chart
+
+
+def legend_labels(page):
+    """Return the text of each legend entry, as the page's HTML holds it."""
+    lists = re.findall(r'<ul class="chart-legend">(.*?)</ul>', page, re.S)
+    return [
+        [re.sub(r"<[^>]+>", "", item) for item in re.findall(r"<li>(.*?)</li>", ul)] for ul in lists
+    ]
+
+
+@pytest.mark.parametrize("language", ["en", "de", "fr"])
+def test_each_legend_label_is_text_of_the_page_in_full_in_every_language(auditor_client, language):
+    """The legend is an HTML list beside each SVG, so the browser lays out every label at its
+    own width: none is SVG text placed by a guess of how wide its characters are."""
+    from consent.audit.charts import CATEGORY_NAMES
+
+    make_record()
+    response = auditor_client.get(URL, HTTP_ACCEPT_LANGUAGE=language)
+    page = response.content.decode()
+    with translation.override(language):
+        events = [str(label) for label in ConsentRecord.Event.labels]
+        categories = [str(CATEGORY_NAMES[slug]) for slug in OPTIONAL]
+
+    assert response.headers["Content-Language"] == language
+    assert legend_labels(page) == [events, categories]
+    if language != "en":
+        assert "Accept all" not in legend_labels(page)[0]  # translated, not the English
+    svg_text = re.findall(r"<text[^>]*>(.*?)</text>", page)
+    assert not set(events + categories) & set(svg_text)
 
 
 def test_statistics_need_the_permission(client):

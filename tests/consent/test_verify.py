@@ -12,12 +12,12 @@ from django.core.management.base import CommandError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from consent.integration import integrate, integrate_all
+from consent.audit.verification import verify_log
 from consent.log import note, store
+from consent.log.integration import integrate, integrate_all
 from consent.log.models import LogCheckpoint, LogLeaf
 from consent.models import ConsentRecord
 from consent.roles import as_owner
-from consent.verification import verify_log
 from policy.models import PolicyVersion
 from tests.factories import (
     integrate_committed,

@@ -6,11 +6,10 @@ import pytest
 from asgiref.sync import async_to_sync
 from django.test import Client
 
-from consent import receipt
-from consent.integration import integrate
-from consent.log import store
+from consent.capture.state import Consent
+from consent.log import receipt, store
+from consent.log.integration import integrate
 from consent.models import ConsentRecord
-from consent.state import Consent
 from policy.models import PolicyVersion
 from tests.consent.test_rate_limit import roomy_address
 from tests.factories import make_published

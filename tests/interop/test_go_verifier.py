@@ -23,8 +23,7 @@ from pathlib import Path
 import pytest
 from django.test import Client
 
-from consent import entries
-from consent.log import note, store
+from consent.log import entries, note, store
 from consent.log.models import LogCheckpoint, LogLeaf
 from consent.models import ConsentRecord
 from tests.factories import integrate_committed, make_records

@@ -1,5 +1,5 @@
 """The signed log as the reliability tests see it from outside: the servers' workers integrate in
-background threads (iportalis/wsgi.py starts consent.integration's Integrator in each), and the
+background threads (iportalis/wsgi.py starts consent.log.integration's Integrator in each), and the
 tests read what they committed.
 
     missing = wait_integrated(acknowledged)          # [] once every record has its leaf
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import psycopg2
 from django.db import connection
 
-from consent.integration import LOCK
+from consent.log.integration import LOCK
 
 from .servers import manage
 

@@ -4,7 +4,7 @@ through both keep the log verifiable; every worker of every server runs an integ
 one batch integrates at a time, and when a server dies the others carry on.
 
 Each server keeps the registry and the newest policy numbers in memory per worker, and compares
-their version in Redis twice a second (iportalis/snapshots.py). The delays measured here
+their version in Redis twice a second (common/snapshots.py). The delays measured here
 run from the admin's response (the change is committed) until every answer of the other server
 enforces it; they are printed under "figures".
 """

@@ -7,11 +7,11 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
 
-from consent.export import FORMATS, copy_to, records
-from consent.exportproof import PROOF_SUFFIX
-from consent.forms import ExportForm, error_text
+from consent.audit.export import FORMATS, copy_to, records
+from consent.audit.forms import ExportForm, error_text
+from consent.audit.replica import describe, read_database
 from consent.log import merkle
-from consent.replica import describe, read_database
+from consent.log.exportproof import PROOF_SUFFIX
 
 
 class Command(BaseCommand):

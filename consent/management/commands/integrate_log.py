@@ -5,7 +5,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from consent.integration import Integrator, integrate_all
+from consent.log.integration import Integrator, integrate_all
 
 
 class Command(BaseCommand):

@@ -5,11 +5,11 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from consent.forms import MomentField
-from consent.integration import RECORD
+from consent.audit.forms import MomentField
+from consent.audit.purge import PurgeError, purge
+from consent.log.integration import RECORD
 from consent.log.models import LogLeaf
 from consent.models import ConsentRecord
-from consent.purge import PurgeError, purge
 from consent.roles import as_owner
 
 

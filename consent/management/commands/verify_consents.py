@@ -6,9 +6,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from consent.audit.replica import read_database
+from consent.audit.verification import Report, largest_kept, verify_log
 from consent.log import note
-from consent.replica import read_database
-from consent.verification import Report, largest_kept, verify_log
 
 
 class Command(BaseCommand):

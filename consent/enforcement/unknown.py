@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from django.db import DatabaseError, connection, transaction
 from django.db.backends.utils import CursorWrapper
 
-from .models import UnknownCookie
-from .records import is_storable, storable
+from ..models import UnknownCookie
+from ..sanitise import is_storable, storable
 
 logger = logging.getLogger(__name__)
 

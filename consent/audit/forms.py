@@ -1,87 +1,20 @@
+"""The auditors' forms: a period of the log, an export's filters, the verify page's kept
+checkpoint, the statistics' dates, and the moments `purge_consents` and the pages read the same
+way."""
+
 from __future__ import annotations
 
-import re
+import datetime as dt
 from datetime import UTC, datetime
 from typing import Any
 
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.core.validators import MaxLengthValidator
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 
-from .categories import OPTIONAL
-from .decisions import ACTIONS
-from .log.note import MAX_NOTE
-from .models import ConsentRecord
-
-# The longest path a decision names (the form's `next`, the API's `path`); a record keeps 500.
-MAX_PATH = 2000
-# Control characters, line and paragraph separators (line breaks to some readers), and what
-# PostgreSQL text cannot hold (NUL, lone surrogates).
-_NOT_IN_A_PATH = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
-# The fields a decision form may carry besides its own: the CSRF token.
-FORM_EXTRAS = frozenset({"csrfmiddlewaretoken"})
-
-
-def is_site_path(text: str) -> bool:
-    """Return whether a text is a path on this site: one leading `/` (`//` or `/\\` would name
-    another host to a browser), at most MAX_PATH characters, no control character."""
-    return (
-        text.startswith("/")
-        and len(text) <= MAX_PATH
-        and _NOT_IN_A_PATH.search(text) is None
-        and url_has_allowed_host_and_scheme(text, allowed_hosts=None)
-    )
-
-
-def landing_path(text: str) -> str:
-    """Return a page's path with its query, or only its path when the whole is too long (a
-    landing page's campaign parameters): the visitor comes back to that page either way."""
-    if len(text) <= MAX_PATH:
-        return text
-    return text.split("?", 1)[0].split("#", 1)[0]
-
-
-class DecisionForm(forms.Form):
-    """The banner's and the settings page's plain HTML form: it works without JavaScript.
-
-    `next` is the page to go back to: a path on this site (what the banner sends), or nothing;
-    any other value is ignored, and the visitor goes to the settings page. Fields the form does
-    not have are refused, as the API refuses them.
-    """
-
-    action = forms.ChoiceField(choices=[(a.value, a.label) for a in ACTIONS])
-    surface = forms.ChoiceField(
-        choices=[
-            (s.value, s.label)
-            for s in (ConsentRecord.Surface.BANNER, ConsentRecord.Surface.SETTINGS)
-        ]
-    )
-    next = forms.CharField(required=False)
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        # The category slugs contain hyphens, so the switches are added by name.
-        for slug in OPTIONAL:
-            self.fields[slug] = forms.BooleanField(required=False, label=_(slug))
-
-    def clean_next(self) -> str:
-        value = landing_path(str(self.cleaned_data["next"]))
-        MaxLengthValidator(MAX_PATH)(value)  # a path alone that long is no page of ours: a 400
-        return value if is_site_path(value) else ""
-
-    def clean(self) -> dict[str, Any] | None:
-        unknown = sorted(set(self.data) - set(self.fields) - FORM_EXTRAS)
-        if unknown:
-            raise ValidationError(
-                _("Unknown fields: %(fields)s.") % {"fields": ", ".join(unknown)}, code="unknown"
-            )
-        return super().clean()
-
-    def chosen(self) -> dict[str, bool]:
-        return {slug: self.cleaned_data[slug] for slug in OPTIONAL}
+from ..log.note import MAX_NOTE
 
 
 def parse_moment(value: str) -> datetime:
@@ -193,3 +126,39 @@ def error_text(form: forms.Form, options: bool = False) -> str:
             name = f"--{field.replace('_', '-')}: " if options else f"{field}: "
         lines.extend(f"{name}{error}" for error in errors)
     return "\n".join(lines)
+
+
+# The statistics' dates: the last 30 days unless asked; at most 20 years, ending by LAST_DAY, as
+# the periods after the last day shown must be dates too (a month, a week and a day later).
+DEFAULT_DAYS = 30
+MAX_DAYS = 20 * 366
+LAST_DAY = dt.date(9999, 11, 30)
+
+
+class StatisticsForm(forms.Form):
+    start = forms.DateField(
+        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    end = forms.DateField(
+        label=_("To (inclusive)"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    @staticmethod
+    def defaults() -> dict[str, dt.date]:
+        today = timezone.now().date()
+        return {"start": today - dt.timedelta(days=DEFAULT_DAYS - 1), "end": today}
+
+    def clean(self) -> dict[str, dt.date]:
+        cleaned = super().clean() or {}
+        if self.errors:
+            return cleaned
+        defaults = self.defaults()
+        start = cleaned.get("start") or defaults["start"]
+        end = cleaned.get("end") or defaults["end"]
+        if end > LAST_DAY:
+            raise forms.ValidationError(_("Choose an earlier end date."))
+        if start > end:
+            raise forms.ValidationError(_("The start date must not be after the end date."))
+        if (end - start).days >= MAX_DAYS:
+            raise forms.ValidationError(_("Choose a range of at most 20 years."))
+        return {"start": start, "end": end}

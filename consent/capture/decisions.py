@@ -13,11 +13,11 @@ from django.utils.translation import get_language
 
 from policy.models import PUBLISHED, PolicyVersion
 
-from .categories import OPTIONAL, THIRD_PARTY, all_accepted, all_refused, normalise
-from .models import ConsentRecord
-from .ratelimit import GPC_SIGNALS, retry_after
-from .records import append_record
-from .state import Consent, ConsentState, get_state, state_for
+from ..categories import OPTIONAL, THIRD_PARTY, all_accepted, all_refused, normalise
+from ..log.records import append_record
+from ..models import ConsentRecord
+from ..ratelimit import GPC_SIGNALS, retry_after
+from .state import Consent, ConsentState, get_state, gpc_requested, state_for
 
 logger = logging.getLogger(__name__)
 
@@ -129,13 +129,17 @@ def _append(
     consent_id = prior.consent_id if prior is not None else uuid.uuid4()
     policy = current_policy()
     record = append_record(
-        request,
         consent_id=consent_id,
         event=event,
         surface=surface,
         choices=choices,
         policy=policy,
         path=path,
+        gpc=gpc_requested(request),
+        language=get_language() or "",
+        ip=request.META.get("REMOTE_ADDR", ""),
+        # META, not request.headers: building that mapping costs more than this whole record.
+        user_agent=request.META.get("HTTP_USER_AGENT", ""),
     )
     consent = Consent(
         consent_id=consent_id,

@@ -30,11 +30,11 @@ from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
 from policy.rendering import content_sha256
 
-from .entries import PUBLICATION_SQL, PURGE_SQL, RECORD_SQL, leaf_hash_sql
-from .integration import POLICY, PURGE, RECORD, not_in_log
-from .log import merkle, note, store, tiles
-from .log.models import LogCheckpoint, LogLeaf, LogTile
-from .models import ConsentPurge, ConsentRecord
+from ..log import merkle, note, store, tiles
+from ..log.entries import PUBLICATION_SQL, PURGE_SQL, RECORD_SQL, leaf_hash_sql
+from ..log.integration import POLICY, PURGE, RECORD, not_in_log
+from ..log.models import LogCheckpoint, LogLeaf, LogTile
+from ..models import ConsentPurge, ConsentRecord
 from .replica import describe
 
 CHUNK = 1 << 16  # leaves per read: whole tiles, 2 MB of hashes
@@ -206,7 +206,7 @@ def verify_log(
 ) -> Report:
     """Verify the whole log, and its consistency with each checkpoint note in `kept`, as the
     database `using` holds it (a replica: up to its latest checkpoint, which may be older than
-    the primary's; consent.replica.read_database picks one that has the kept checkpoints).
+    the primary's; consent.audit.replica.read_database picks one that has the kept checkpoints).
 
     `verifier` is the log's public key (default: the one of CONSENT_LOG_SIGNING_KEY).
     """
@@ -370,7 +370,7 @@ def _check_entries(report: Report, integrated_below: tuple[int, int], using: str
 
 class _Gone:
     """Accounts for the record leaves whose record is gone, against the latest purge, which
-    commits to all of them (consent.purge): their count and the digest of their indexes."""
+    commits to all of them (consent.audit.purge): their count and the digest of their indexes."""
 
     def __init__(self, purge: ConsentPurge | None) -> None:
         self.purge = purge

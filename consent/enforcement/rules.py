@@ -18,16 +18,8 @@ from http.cookies import CookieError
 from django.http import HttpResponseBase
 from django.utils.http import parse_http_date_safe
 
-from .categories import (
-    FIRST_PARTY,
-    NECESSARY,
-    PERSISTENT,
-    SESSION,
-    THIRD_PARTY,
-    Choices,
-    allows,
-)
-from .conf import conf
+from ..categories import FIRST_PARTY, NECESSARY, PERSISTENT, SESSION, THIRD_PARTY, Choices, allows
+from ..conf import conf
 from .registry import KnownCookie, Registry, Rules
 
 RAW_HEADER = "Set-Cookie"

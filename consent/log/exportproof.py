@@ -1,11 +1,11 @@
 """Checking an export offline, with the log's public key alone: no Django, no database.
 
-An export (consent.export, docs/export-columns.md) is CSV with a sidecar proof (FILE.proof.json),
-a ZIP archive holding both (the admin's CSV), or JSON Lines whose last line is the proof. For
-every row with a leaf index, its entry is rebuilt from its columns and hashed; those leaves, the
-proof's purge entry and the hashes of the subtrees the export leaves out must make the root that
-the proof's checkpoint signs. So an edited, removed, added or renumbered row breaks the root,
-and rows must come in ID order, as exported. The leaf indexes listed as purged must be exactly
+An export (consent.audit.export, docs/export-columns.md) is CSV with a sidecar proof
+(FILE.proof.json), a ZIP archive holding both (the admin's CSV), or JSON Lines whose last line is
+the proof. For every row with a leaf index, its entry is rebuilt from its columns and hashed; those
+leaves, the proof's purge entry and the hashes of the subtrees the export leaves out must make the
+root that the proof's checkpoint signs. So an edited, removed, added or renumbered row breaks the
+root, and rows must come in ID order, as exported. The leaf indexes listed as purged must be exactly
 those the signed purge entry committed to. A CSV's text cells are read back unescaped first
 (`unescape_cell`).
 """
@@ -26,8 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import entries
-from .log import merkle, note
+from . import entries, merkle, note
 
 PROOF_FORMAT = "iportalis-consent-export-proof/1"
 PROOF_SUFFIX = ".proof.json"

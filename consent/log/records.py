@@ -3,59 +3,20 @@
 from __future__ import annotations
 
 import functools
-import hashlib
-import hmac
-import re
 import uuid
 from collections.abc import Mapping
 
 from django.db import connection
-from django.http import HttpRequest
 from django.utils import timezone
-from django.utils.translation import get_language
 
 from policy.models import PolicyVersion
 
-from .categories import FIRST_PARTY, PERSISTENT, SESSION, THIRD_PARTY, normalise
-from .conf import conf
-from .models import ConsentRecord
-from .state import gpc_requested
-
-USER_AGENT_LENGTH = 200
-PATH_LENGTH = 500
-_MINOR_VERSIONS = re.compile(r"(\d+)(?:\.\d+)+")
-# PostgreSQL text holds neither NUL nor a lone surrogate, and a URL (%00), a header or JSON
-# ("\u0000", "\ud800") can carry both.
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-
-
-def ip_hmac(ip: str) -> str:
-    """Return a keyed hash of an IP address: it links one visitor's records but reveals no IP."""
-    key = hashlib.sha256(b"iportalis.consent.ip:" + conf.CONSENT_IP_KEY.encode()).digest()
-    return hmac.new(key, ip.encode(), hashlib.sha256).hexdigest()
-
-
-@functools.lru_cache(maxsize=1024)  # a browser sends the same one with every decision
-def shorten_user_agent(user_agent: str) -> str:
-    """Keep major versions only (`Chrome/156`, not `Chrome/156.0.8078.73`), at most 200 chars."""
-    return storable(_MINOR_VERSIONS.sub(r"\1", user_agent))[:USER_AGENT_LENGTH]
-
-
-def clean_path(path: str) -> str:
-    return storable(path.split("?", 1)[0].split("#", 1)[0][:PATH_LENGTH]) or "/"
-
-
-def is_storable(text: str) -> bool:
-    return _UNSTORABLE.search(text) is None
-
-
-def storable(text: str) -> str:
-    """Return the text with each character PostgreSQL cannot store replaced by U+FFFD."""
-    return _UNSTORABLE.sub("\ufffd", text)
+from ..categories import FIRST_PARTY, PERSISTENT, SESSION, THIRD_PARTY, normalise
+from ..models import ConsentRecord
+from ..sanitise import clean_path, ip_hmac, shorten_user_agent
 
 
 def append_record(
-    request: HttpRequest,
     *,
     consent_id: uuid.UUID,
     event: str,
@@ -63,10 +24,17 @@ def append_record(
     choices: Mapping[str, bool],
     policy: PolicyVersion,
     path: str,
+    gpc: bool,
+    language: str,
+    ip: str,
+    user_agent: str,
 ) -> ConsentRecord:
     """Write one decision: one INSERT, no lock, no shared row updated, one round trip.
 
-    The integrator (consent.integration) adds it to the signed log within about a second.
+    Plain values, no request: `ip` is the client's address (kept only as its HMAC), `path`,
+    `language` and `user_agent` as the request gave them (cut and cleaned here).
+
+    The integrator (consent.log.integration) adds it to the signed log within about a second.
     """
     choices = normalise(choices)
     record = ConsentRecord(
@@ -78,14 +46,13 @@ def append_record(
         third_party=choices[THIRD_PARTY],
         session=choices[SESSION],
         persistent=choices[PERSISTENT],
-        gpc=gpc_requested(request),
+        gpc=gpc,
         policy_version=policy,
         policy_sha256=policy.content_sha256,
-        language=(get_language() or "")[:10],
+        language=language[:10],
         path=clean_path(path),
-        ip_hmac=ip_hmac(request.META.get("REMOTE_ADDR", "")),
-        # META, not request.headers: building that mapping costs more than this whole record.
-        user_agent=shorten_user_agent(request.META.get("HTTP_USER_AGENT", "")),
+        ip_hmac=ip_hmac(ip),
+        user_agent=shorten_user_agent(user_agent),
     )
     record.created_at = timezone.now()
     _insert(record)

@@ -1,11 +1,11 @@
 """Check a consent receipt offline, with nothing but the log's public key.
 
-    python -m consent.receipt verify receipt.json --key KEY [--witness KEY]...
+    python -m consent.log.receipt verify receipt.json --key KEY [--witness KEY]...
 
 KEY is the log's verifier key (`<origin>+<key ID>+<base64 key>`, as /consent-log/key serves
 it), or a file holding it. Exit status: 0 the receipt is valid, 1 it is not (the reason is
 printed), 2 the command was used wrongly. No Django: the standard library, `cryptography`, and
-the log's pure modules (consent/log/{merkle,note}.py, consent/entries.py).
+the log's pure modules (consent/log/{merkle,note}.py, consent/log/entries.py).
 
 The algorithm, to rewrite in any language (docs/receipts.md says the same):
 
@@ -49,8 +49,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from consent import entries
-from consent.log import merkle, note
+from consent.log import entries, merkle, note
 
 FORMAT = "iportalis-consent-receipt/1"
 PROMISE = "iportalis-consent-promise/v1"
@@ -190,7 +189,7 @@ def _b64(data: bytes) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m consent.receipt",
+        prog="python -m consent.log.receipt",
         description="Check a consent receipt offline, with the log's public key alone.",
     )
     commands = parser.add_subparsers(dest="command", required=True)

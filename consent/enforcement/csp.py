@@ -14,9 +14,9 @@ from csp.middleware import CSPMiddleware, PolicyParts
 from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase
 
-from .decorators import is_exempt
+from ..capture.state import get_state
+from ..decorators import is_exempt
 from .registry import get_registry
-from .state import get_state
 
 # Only a document loads other hosts' scripts and frames: JSON, redirects and files keep the strict
 # policy.

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from django.urls import URLPattern, path
 
-from . import audit_views, statistics
+from . import views as audit_views
 
 app_name = "audit"
 
 urlpatterns: list[URLPattern] = [
-    path("statistics/", statistics.statistics_view, name="statistics"),
+    path("statistics/", audit_views.statistics_view, name="statistics"),
     path("consents.csv", audit_views.export, {"fmt": "csv"}, name="export_csv"),
     path("consents.csv.proof.json", audit_views.export_proof, name="export_csv_proof"),
     path("consents.jsonl", audit_views.export, {"fmt": "jsonl"}, name="export_jsonl"),

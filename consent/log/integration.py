@@ -21,10 +21,10 @@ import time
 from django.db import connection, transaction
 from django.utils import timezone
 
+from ..models import ConsentPurge, ConsentRecord
+from . import store
 from .entries import PUBLICATION_SQL, PURGE_SQL, RECORD_SQL, leaf_hash_sql
-from .log import store
-from .log.models import LogCheckpoint, LogLeaf
-from .models import ConsentPurge, ConsentRecord
+from .models import LogCheckpoint, LogLeaf
 
 logger = logging.getLogger(__name__)
 
@@ -172,7 +172,7 @@ def start_in_background() -> Integrator:
 def start_if_enabled() -> None:
     """Start the integrator thread unless CONSENT_LOG_INTEGRATOR is off (the WSGI and ASGI
     entry points call this, so runserver and every gunicorn worker integrate)."""
-    from .conf import conf
+    from ..conf import conf
 
     if conf.CONSENT_LOG_INTEGRATOR:
         start_in_background()

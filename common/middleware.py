@@ -58,7 +58,7 @@ class TrustedProxies(NamedTuple):
 @functools.lru_cache(maxsize=8)
 def trusted_proxies(entries: tuple[str, ...]) -> TrustedProxies:
     """Return the proxies TRUSTED_PROXIES names. An entry that names none trusts nothing
-    (consent.E005 reports it): a typo must never make a client's own header believed."""
+    (common.E001 reports it): a typo must never make a client's own header believed."""
     networks = []
     for entry in entries:
         try:

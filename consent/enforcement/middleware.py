@@ -9,13 +9,20 @@ from django.http import HttpRequest, HttpResponseBase
 
 from policy.models import PUBLISHED, Published
 
-from . import enforcement
-from .categories import all_refused
-from .conf import conf
-from .decisions import gpc_due, record_gpc
-from .decorators import is_exempt
+from ..capture.decisions import gpc_due, record_gpc
+from ..capture.state import (
+    MAX_COOKIE_LENGTH,
+    Consent,
+    ConsentState,
+    get_state,
+    gpc_requested,
+    store,
+)
+from ..categories import all_refused
+from ..conf import conf
+from ..decorators import is_exempt
+from . import rules as enforcement
 from .registry import REGISTRY, Registry, Rules, get_registry
-from .state import MAX_COOKIE_LENGTH, Consent, ConsentState, get_state, gpc_requested, store
 from .unknown import sightings
 
 GetResponse = Callable[[HttpRequest], HttpResponseBase | Awaitable[HttpResponseBase]]
@@ -58,7 +65,8 @@ class ConsentMiddleware:
     refused cookies from `request.COOKIES`; set `request.consent`, the consent in effect. After
     it: drop or downgrade every Set-Cookie the choices do not allow, expire refused cookies the
     browser still holds, and count cookie names the registry does not know.
-    (consent.csp.ConsentCSPMiddleware lets consented services' hosts into the policy header.)
+    (consent.enforcement.csp.ConsentCSPMiddleware lets consented services' hosts into the policy
+    header.)
 
     It must sit above every middleware that sets or reads cookies, so that on the way out it sees
     every cookie they set. Sync and async capable: both entry points share `_arrive` and `_leave`;

@@ -1,9 +1,9 @@
 """The auditor's tool: check a site's consent log from outside the operator's control.
 
-    python -m consent.auditor check --site URL --state DIR [--key KEY]
-    python -m consent.auditor witness --site URL --state DIR --witness-key FILE [--key KEY]
-    python -m consent.auditor witness-key --name NAME --out FILE
-    python -m consent.auditor verify-export FILE --key KEY
+    python -m consent.log.auditor check --site URL --state DIR [--key KEY]
+    python -m consent.log.auditor witness --site URL --state DIR --witness-key FILE [--key KEY]
+    python -m consent.log.auditor witness-key --name NAME --out FILE
+    python -m consent.log.auditor verify-export FILE --key KEY
 
 It needs no database access and no secret, only the site's public endpoints under
 /consent-log/ and the log's public key (KEY: `<origin>+<key ID>+<base64 key>`, or a file
@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .log import merkle, note, tiles
+from . import merkle, note, tiles
 
 OK, FAILED, ERROR = 0, 1, 2
 TIMEOUT = 10.0  # seconds, for each connection and each read
@@ -487,7 +487,7 @@ def _b64(data: bytes) -> str:
 
 def parser() -> argparse.ArgumentParser:
     main = argparse.ArgumentParser(
-        prog="python -m consent.auditor",
+        prog="python -m consent.log.auditor",
         description="Check a site's consent log from outside, with its public key alone.",
         epilog="Exit status: 0 verified, 1 a check failed, 2 usage or network error.",
     )

@@ -14,8 +14,8 @@ from django.http import HttpRequest, HttpResponseBase
 
 from policy.models import PUBLISHED, latest_material_number
 
-from .categories import CATEGORIES, NECESSARY, THIRD_PARTY, all_refused, normalise
-from .conf import conf
+from ..categories import CATEGORIES, NECESSARY, THIRD_PARTY, all_refused, normalise
+from ..conf import conf
 
 SALT = "iportalis.consent.cookie"
 # A real cookie is about 170 bytes; anything much longer is not ours and is not worth verifying.

@@ -134,7 +134,7 @@ _INTEGER_FIELDS = ("id", "policy_version")
 
 
 def record_entry_from_row(row: Mapping[str, Any]) -> dict[str, Any]:
-    """Return the entry of a consent record from an export row (consent.export's columns).
+    """Return the entry of a consent record from an export row (consent.audit.export's columns).
 
     CSV gives text only, so booleans and integers are read back from their text; a time may be
     written in any ISO 8601 form (an export leaves out trailing zeros of the fraction).

@@ -9,7 +9,7 @@ database router: a router would route every read of the models, the admin's and 
 integrator's included, and could not route the raw SQL of the exports and the verification.
 
 A replica lags, so what it reads is proved against the latest checkpoint it holds, which the
-export names (consent.export); a request that needs a checkpoint it does not hold yet, or one
+export names (consent.audit.export); a request that needs a checkpoint it does not hold yet, or one
 made while the replica does not answer, reads from the primary instead.
 """
 
@@ -25,9 +25,9 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.db import Error as DatabaseError
 from django.utils.translation import gettext
 
-from iportalis.env import REPLICA
+from common.databases import REPLICA
 
-from .log.models import LogCheckpoint
+from ..log.models import LogCheckpoint
 
 logger = logging.getLogger(__name__)
 

@@ -14,7 +14,6 @@ from django.http import (
     HttpResponseRedirect,
     JsonResponse,
 )
-from django.middleware.csrf import REASON_NO_CSRF_COOKIE
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -27,20 +26,19 @@ from django.views.decorators.http import (
     require_safe,
 )
 
-from . import entries
-from .categories import CATEGORIES, NECESSARY, OPTIONAL
-from .conf import conf
+from ..categories import CATEGORIES, NECESSARY, OPTIONAL
+from ..conf import conf
+from ..decorators import consent_exempt
+from ..enforcement.registry import get_registry
+from ..log import entries, merkle, note
+from ..log import store as log_store
+from ..log.integration import RECORD
+from ..log.receipt import FORMAT as RECEIPT_FORMAT
+from ..log.receipt import promise_text
+from ..models import ConsentRecord, LogLeaf
+from ..ratelimit import limit_decisions
 from .decisions import ACTIONS, NoPolicyError, decide, describe
-from .decorators import consent_exempt
 from .forms import DecisionForm, is_site_path
-from .integration import RECORD
-from .log import merkle, note
-from .log import store as log_store
-from .models import ConsentRecord, LogLeaf
-from .ratelimit import limit_decisions
-from .receipt import FORMAT as RECEIPT_FORMAT
-from .receipt import promise_text
-from .registry import get_registry
 from .state import Consent, get_state, store
 
 API_SURFACES = (
@@ -315,20 +313,3 @@ def not_found(message: str) -> HttpResponse:
 def gpc_json(request: HttpRequest) -> JsonResponse:
     """The GPC support resource: https://privacycg.github.io/gpc-spec/#gpc-support-resource."""
     return JsonResponse({"gpc": True, "lastUpdate": GPC_LAST_UPDATE})
-
-
-def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
-    """Answer a script with JSON it can read; a browser gets our own page, which says what
-    happened and, for a decision, offers to send the same choice again with a fresh token."""
-    if request.path == reverse("consent:api"):
-        return api_error(403, _("CSRF check failed: %(reason)s") % {"reason": reason})
-    form = DecisionForm(request.POST) if request.path == reverse("consent:decide") else None
-    decision = form.cleaned_data if form is not None and form.is_valid() else None
-    back = (decision["next"] if decision else "") or reverse("home")
-    context = {
-        "decision": decision,
-        "chosen": [slug for slug in OPTIONAL if decision and decision.get(slug)],
-        "back": back,
-        "no_cookie": reason == REASON_NO_CSRF_COOKIE,
-    }
-    return render(request, "consent/csrf_failure.html", context, status=403)

@@ -17,14 +17,13 @@ from typing import Any, NamedTuple
 
 from cookie_consent.models import Cookie, CookieGroup
 from django.core.exceptions import ValidationError
-from django.template.loader import render_to_string
 from django.utils.translation import gettext_lazy as _
 
-from iportalis.snapshots import Snapshot
+from common.snapshots import Snapshot
 
-from .categories import CATEGORIES, FIRST_PARTY, NECESSARY, PARTIES, allows
-from .conf import conf
-from .models import SITE_PROVIDER, Service
+from ..categories import CATEGORIES, FIRST_PARTY, NECESSARY, PARTIES, allows
+from ..conf import conf
+from ..models import SITE_PROVIDER, Service
 
 # Names classified are remembered per snapshot; a client inventing names cannot grow it past this
 # many, nor with names longer than a registered one may be.
@@ -249,8 +248,3 @@ def forget_registry(**kwargs: Any) -> None:
     """Make every process reload the registry (connected to every registry model's save and
     delete)."""
     REGISTRY.forget()
-
-
-def cookie_table_html() -> str:
-    """Return the policy's table of cookies in use, from the registry as it is right now."""
-    return render_to_string("consent/_cookie_table.html", {"registry": load_registry()}).strip()

@@ -19,13 +19,13 @@ from datetime import datetime, timedelta
 from django.db import connection, transaction
 from django.utils import timezone
 
-from .conf import conf
-from .entries import RECORD_SQL, leaf_hash_sql
-from .integration import LOCK, RECORD, integrate
-from .log import store
-from .log.models import LogLeaf
-from .models import ConsentPurge, ConsentRecord
-from .roles import owns_records
+from ..conf import conf
+from ..log import store
+from ..log.entries import RECORD_SQL, leaf_hash_sql
+from ..log.integration import LOCK, RECORD, integrate
+from ..log.models import LogLeaf
+from ..models import ConsentPurge, ConsentRecord
+from ..roles import owns_records
 
 _RECORDS = ConsentRecord._meta.db_table
 _LEAVES = LogLeaf._meta.db_table

@@ -1,7 +1,7 @@
 """Exports of the consent log as CSV or JSON Lines, streamed at constant memory.
 
 Each row holds every field of a record's entry and its leaf index, and every export comes with
-its proof (consent.exportproof): the signed checkpoint that covers it, the hashes of the parts
+its proof (consent.log.exportproof): the signed checkpoint that covers it, the hashes of the parts
 of the tree it leaves out, and the leaves whose records were purged, so that the export and the
 log's public key suffice to check it (docs/export-columns.md). JSON Lines carries the proof as
 its last line; CSV, which a spreadsheet must open as it is, in a sidecar file.
@@ -33,13 +33,12 @@ from django.http import StreamingHttpResponse
 from django.utils.cache import add_never_cache_headers
 from django.utils.http import content_disposition_header
 
-from . import entries
-from .categories import CATEGORIES
-from .exportproof import ESCAPED_COLUMNS
-from .integration import PURGE, RECORD
-from .log import merkle, store
-from .log.models import LogCheckpoint, LogLeaf
-from .models import ConsentPurge, ConsentRecord
+from ..categories import CATEGORIES
+from ..log import entries, merkle, store
+from ..log.exportproof import ESCAPED_COLUMNS
+from ..log.integration import PURGE, RECORD
+from ..log.models import LogCheckpoint, LogLeaf
+from ..models import ConsentPurge, ConsentRecord
 
 FORMATS = ("csv", "jsonl")
 CONTENT_TYPES = {"csv": "text/csv; charset=utf-8", "jsonl": "application/jsonl; charset=utf-8"}
@@ -160,7 +159,7 @@ def _render(column: str, fmt: str, db: BaseDatabaseWrapper) -> str:
     return name
 
 
-# consent.exportproof.escape_cell in PostgreSQL's regular expressions (which read \t, \r and \n
+# consent.log.exportproof.escape_cell in PostgreSQL's regular expressions (which read \t, \r and \n
 # in a bracket as the characters): an apostrophe goes before each of = + - @ TAB CR LF ' that
 # begins the cell or follows one of , ; TAB CR LF, so that a spreadsheet runs no formula a
 # visitor wrote, whichever separator it splits the line on.
@@ -180,7 +179,7 @@ def proof_chunks(
     recursion that holds none of the leaves the export proves, so that those leaves and these
     hashes make the checkpoint's root (O(log n) hashes for a contiguous range); the latest
     purge's entry, one of the leaves it proves; and the runs of leaf indexes whose records that
-    purge removed. consent.exportproof checks it. Read in the export's snapshot.
+    purge removed. consent.log.exportproof checks it. Read in the export's snapshot.
     """
     size = checkpoint.size if checkpoint is not None else 0
     purge, purge_index = _latest_purge(size, using)
@@ -343,7 +342,7 @@ def _latest_purge(size: int, using: str) -> tuple[ConsentPurge | None, int | Non
 
 def _purged_runs(below: int, highest_id: int, using: str) -> Iterator[tuple[int, int]]:
     """Yield the runs `[lo, hi)` of record leaves below `below` whose records are gone and that
-    the purges account for (consent.purge)."""
+    the purges account for (consent.audit.purge)."""
     sql = f"""
         SELECT min(index), max(index) + 1 FROM (
             SELECT l.index, l.index - row_number() OVER (ORDER BY l.index) AS run

@@ -1,4 +1,4 @@
-"""Auditors' pages: the consent log as a download, and a check of its integrity."""
+"""Auditors' pages: the consent log as a download, a check of its integrity, and statistics."""
 
 from __future__ import annotations
 
@@ -15,12 +15,17 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from ..categories import OPTIONAL
+from ..log import store
+from ..log.models import LogCheckpoint
+from ..models import ConsentRecord
+from . import charts, figures
 from .export import proof_response, records, streaming_response
-from .forms import ExportForm, ExportProofForm, VerifyForm, error_text
-from .log import store
-from .log.models import LogCheckpoint
+from .forms import ExportForm, ExportProofForm, StatisticsForm, VerifyForm, error_text
 from .replica import read_database
 from .verification import largest_kept, verify_log
+
+Event = ConsentRecord.Event
 
 
 @staff_member_required
@@ -92,3 +97,35 @@ def verify(request: HttpRequest) -> HttpResponse:
         context["report"] = report
         context["root"] = base64.b64encode(report.root).decode()
     return render(request, "consent/audit/verify.html", context)
+
+
+@never_cache  # the figures of a day: no cache keeps them for the next reader
+@staff_member_required
+@permission_required("consent.view_statistics", raise_exception=True)
+def statistics_view(request: HttpRequest) -> HttpResponse:
+    form = StatisticsForm(request.GET or None, initial=StatisticsForm.defaults())
+    context = {
+        **admin.site.each_context(request),
+        "title": _("Consent statistics"),
+        "form": form,
+    }
+    if form.is_bound and not form.is_valid():
+        return render(request, "consent/statistics.html", context, status=400)
+    dates = form.cleaned_data if form.is_bound else StatisticsForm.defaults()
+    start, end = dates["start"], dates["end"]
+    kind = figures.period_kind(start, end)
+    using = read_database()
+    periods = figures.decisions(start, end, kind, using)
+    rates = figures.opt_in_rates(start, end, using)
+    context |= {
+        "start": start,
+        "end": end,
+        "period": figures.period_name(kind),
+        "events": [Event(e).label for e in Event],
+        "categories": [charts.CATEGORY_NAMES[s] for s in OPTIONAL],
+        "decisions_chart": charts.decisions_chart(periods, kind, start, end),
+        "decision_rows": list(figures.table_rows(periods)),
+        "rates_chart": charts.rates_chart(rates),
+        "rate_rows": [(r, [f"{r.rate(s):.1%}" for s in OPTIONAL]) for r in rates],
+    }
+    return render(request, "consent/statistics.html", context)
