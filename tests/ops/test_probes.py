@@ -6,6 +6,7 @@ import socket
 import time
 
 import pytest
+from asgiref.sync import async_to_sync
 from django.test import override_settings
 
 from iportalis.env import cache_from_url
@@ -128,3 +129,16 @@ def test_a_check_that_does_not_answer_fails_after_readiness_timeout(client, unan
 def test_probes_take_get_and_head_only(client):
     assert client.post("/healthz").status_code == 405
     assert client.head("/healthz").status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_under_asgi_the_probes_answer_and_metrics_stay_hidden_from_outside(async_client):
+    assert async_to_sync(async_client.get)("/healthz", **PROBE).status_code == 200
+    ready = async_to_sync(async_client.get)("/readyz")
+    assert ready.status_code == 200 and ready.json()["ready"] is True
+    assert async_to_sync(async_client.get)("/metrics").status_code == 200
+    # The test client connects from 127.0.0.1: here a proxy, forwarding an outside client.
+    with override_settings(TRUSTED_PROXIES=["127.0.0.1"]):
+        forwarded = {"X-Forwarded-For": "203.0.113.9"}
+        hidden = async_to_sync(async_client.get)("/metrics", headers=forwarded)
+    assert hidden.status_code == 404
