@@ -127,7 +127,8 @@ def on_starting(server: Any) -> None:
 
 
 def child_exit(server: Any, worker: Any) -> None:
-    """Fold a worker that has gone into the totals, and drop its live gauges."""
+    """Drop the live gauges of a worker that has gone (prometheus-client's bookkeeping; its
+    counters stay in the totals)."""
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
