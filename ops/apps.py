@@ -1,3 +1,5 @@
+"""The ops app: probes and metrics (see the package's docstring); it registers its checks."""
+
 from django.apps import AppConfig
 
 
