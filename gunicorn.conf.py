@@ -101,3 +101,41 @@ def worker_exit(server: Any, worker: Any) -> None:
     except Exception:
         # Counting unknown cookies is not worth a traceback from a worker that is stopping.
         worker.log.warning("Could not write unknown cookie names on exit", exc_info=True)
+
+
+# Prometheus metrics (/metrics, ops/metrics.py): every worker writes its counters to files in
+# PROMETHEUS_MULTIPROC_DIR and a scrape adds up all of them, so that it counts the whole server
+# whichever worker answers. Named, the folder is emptied at each start (counts of an earlier run
+# would be added in); unnamed, the master makes a fresh one and removes it on exit. Set before
+# any worker loads the app: prometheus-client picks its mode when it is imported.
+_made_metrics_dir: str | None = None
+
+
+def on_starting(server: Any) -> None:
+    global _made_metrics_dir
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if folder:
+        os.makedirs(folder, exist_ok=True)
+        for name in os.listdir(folder):
+            if name.endswith(".db"):
+                os.remove(os.path.join(folder, name))
+    else:
+        import tempfile
+
+        _made_metrics_dir = tempfile.mkdtemp(prefix="iportalis-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = _made_metrics_dir
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """Drop the live gauges of a worker that has gone (prometheus-client's bookkeeping; its
+    counters stay in the totals)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
+
+
+def on_exit(server: Any) -> None:
+    if _made_metrics_dir is not None:
+        import shutil
+
+        shutil.rmtree(_made_metrics_dir, ignore_errors=True)

@@ -34,6 +34,7 @@ def check_settings(**kwargs: Any) -> list[CheckMessage]:
     for name, number in (
         ("CONSENT_MAX_AGE", conf.CONSENT_MAX_AGE),
         ("CONSENT_MAX_BODY", conf.CONSENT_MAX_BODY),
+        ("CONSENT_LOG_MAX_LAG", conf.CONSENT_LOG_MAX_LAG),
     ):
         if not isinstance(number, int) or isinstance(number, bool) or number <= 0:
             errors.append(Error(f"{name} must be a positive integer.", id="consent.E001"))

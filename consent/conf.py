@@ -57,6 +57,12 @@ class Settings:
         return self.setting("CONSENT_LOG_INTEGRATOR", True)
 
     @property
+    def CONSENT_LOG_MAX_LAG(self) -> int:
+        """Seconds the oldest record not yet in the log may wait before /readyz says the
+        integrator lags (ops.readiness)."""
+        return self.setting("CONSENT_LOG_MAX_LAG", 60)
+
+    @property
     def CONSENT_IP_KEY(self) -> str:
         """Secret that keys the HMAC stored instead of a visitor's IP address."""
         return self.setting("CONSENT_IP_KEY", "") or settings.SECRET_KEY

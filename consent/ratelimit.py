@@ -29,6 +29,7 @@ from django.http import HttpRequest, HttpResponseBase
 from django_redis.cache import RedisCache
 
 from common.middleware import ip_of
+from ops.metrics import RATE_LIMITED
 
 from .conf import conf
 from .sanitise import ip_hmac
@@ -128,6 +129,7 @@ def retry_after(request: HttpRequest, group: str) -> int | None:
         return None
     if count <= rate.limit:
         return None
+    RATE_LIMITED.labels(group.removeprefix("consent.")).inc()
     return max(1, int(left))
 
 

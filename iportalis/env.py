@@ -44,7 +44,11 @@ def env_int(name: str, default: int | None) -> int | None:
         raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}.") from None
 
 
-def env_list(name: str, default: list[str]) -> list[str]:
+@overload
+def env_list(name: str, default: list[str]) -> list[str]: ...
+@overload
+def env_list(name: str, default: None) -> list[str] | None: ...
+def env_list(name: str, default: list[str] | None) -> list[str] | None:
     """Return a comma-separated variable as a list, ignoring blanks."""
     value = os.environ.get(name)
     if value is None:

@@ -15,6 +15,8 @@ from django.shortcuts import render
 from django.utils.deprecation import MiddlewareMixin
 from django.utils.translation import gettext as _
 
+from ops.metrics import DATABASE_UNAVAILABLE
+
 logger = logging.getLogger(__name__)
 
 RETRY_AFTER = 5  # seconds: a restart or failover of PostgreSQL usually takes about that long
@@ -32,6 +34,7 @@ class DatabaseUnavailableMiddleware(MiddlewareMixin):
         if not isinstance(exception, OperationalError | InterfaceError):
             return None
         logger.warning("Database unavailable: %s %s: %s", request.method, request.path, exception)
+        DATABASE_UNAVAILABLE.inc()
         message = _(
             "We cannot reach our database for a moment, so nothing was saved. "
             "Please try again in a few seconds."

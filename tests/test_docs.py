@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-SOURCES = ["iportalis", "policy", "consent", "staff", "gunicorn.conf.py", "manage.py"]
+SOURCES = ["iportalis", "policy", "consent", "staff", "ops", "gunicorn.conf.py", "manage.py"]
 # Functions whose first argument names what they read (consent.conf reads through `setting`).
 READERS = {"env_bool", "env_int", "env_list", "require", "getenv", "setting"}
 

@@ -11,6 +11,7 @@ from django.http import HttpRequest
 from django.utils import translation
 from django.utils.translation import get_language
 
+from ops.metrics import DECISIONS
 from policy.models import PUBLISHED, PolicyVersion
 
 from ..categories import OPTIONAL, THIRD_PARTY, all_accepted, all_refused, normalise
@@ -141,6 +142,7 @@ def _append(
         # META, not request.headers: building that mapping costs more than this whole record.
         user_agent=request.META.get("HTTP_USER_AGENT", ""),
     )
+    DECISIONS.labels(event, surface).inc()
     consent = Consent(
         consent_id=consent_id,
         choices=normalise(choices),

@@ -7,6 +7,7 @@ from typing import NamedTuple
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.http import HttpRequest, HttpResponseBase
 
+from ops.metrics import MIDDLEWARE_SECONDS, UNKNOWN_COOKIES
 from policy.models import PUBLISHED, Published
 
 from ..capture.decisions import gpc_due, record_gpc
@@ -85,18 +86,23 @@ class ConsentMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponseBase | Awaitable[HttpResponseBase]:
         if self.is_async:
             return self.__acall__(request)
+        arrived = time.perf_counter()
         arrival = self._arrive(request, request.COOKIES)
         gpc_consent = record_gpc(request) if gpc_due(request) else None
         if gpc_consent is not None:
             arrival = self._arrive(request, arrival.cookies, fresh=True)
+        passed = time.perf_counter()
         response = self.get_response(request)
         assert isinstance(response, HttpResponseBase)
+        returned = time.perf_counter()
         self._leave(request, response, arrival, gpc_consent)
         if sightings.flush_due():
             sightings.flush()
+        MIDDLEWARE_SECONDS.observe(passed - arrived + time.perf_counter() - returned)
         return response
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
+        arrived = time.perf_counter()
         if REGISTRY.due(within=0.1) or PUBLISHED.due(within=0.1):
             # About twice a second: reloading may query the database, which needs a thread. The
             # margin keeps the snapshots fresh until _arrive below has read them.
@@ -107,12 +113,15 @@ class ConsentMiddleware:
             gpc_consent = await sync_to_async(record_gpc)(request)
         if gpc_consent is not None:
             arrival = self._arrive(request, arrival.cookies, fresh=True)
+        passed = time.perf_counter()
         response = self.get_response(request)
         assert not isinstance(response, HttpResponseBase)
         response = await response
+        returned = time.perf_counter()
         self._leave(request, response, arrival, gpc_consent)
         if sightings.flush_due():
             await sync_to_async(sightings.flush)()
+        MIDDLEWARE_SECONDS.observe(passed - arrived + time.perf_counter() - returned)
         return response
 
     @staticmethod
@@ -167,6 +176,7 @@ class ConsentMiddleware:
             enforcement.expire(response, expired, registry)
         if unknown:
             sightings.note(unknown, request.path)
+            UNKNOWN_COOKIES.inc(len(unknown))
         _vary_on_cookie(response)
 
 

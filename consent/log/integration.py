@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from datetime import datetime
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -64,6 +65,25 @@ _PENDING_PURGES = f"""
     WHERE {not_in_log(PURGE, "g.id")}
     ORDER BY g.id
 """
+
+# The first record still waiting, in the order the integrator takes them: one step into the
+# (txid, id) index, however long the backlog.
+_OLDEST_PENDING = f"""
+    SELECT created_at FROM {ConsentRecord._meta.db_table}
+    WHERE (txid, id) > (%s::xid8, %s)
+    ORDER BY txid, id
+    LIMIT 1
+"""
+
+
+def oldest_pending(head: LogCheckpoint | None) -> datetime | None:
+    """Return when the first record not yet in the log (whose latest checkpoint is `head`) was
+    written, or None when every committed record is in: how far the integrator lags."""
+    start = (head.cursor, head.cursor_id) if head is not None else (0, 0)
+    with connection.cursor() as cursor:
+        cursor.execute(_OLDEST_PENDING, [str(start[0]), start[1]])
+        row = cursor.fetchone()
+    return row[0] if row is not None else None
 
 
 def integrate(limit: int = BATCH, not_within: float = 0.0) -> LogCheckpoint | None:

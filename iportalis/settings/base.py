@@ -39,11 +39,15 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "axes",
     "staff",
+    "ops",
 ]
 
 MIDDLEWARE = [
     # First, so that everything below sees the client's address: see common/middleware.py.
     "common.middleware.ForwardedForMiddleware",
+    # /healthz, /readyz and /metrics, answered above the host check and the HTTPS redirect:
+    # load balancers probe by address and over plain HTTP (ops/middleware.py).
+    "ops.middleware.OpsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Every response, static files and refusals included, gets the header.
     "django_permissions_policy.PermissionsPolicyMiddleware",
@@ -150,6 +154,14 @@ CONSENT_IP_KEY = os.environ.get("CONSENT_IP_KEY")
 CONSENT_MAX_AGE = env_int("CONSENT_MAX_AGE", None)
 CONSENT_PARTITIONS_AHEAD = env_int("CONSENT_PARTITIONS_AHEAD", None)
 CONSENT_RATE_LIMIT = os.environ.get("CONSENT_RATE_LIMIT")
+# /readyz fails once the oldest record not yet in the log is older than this (seconds).
+CONSENT_LOG_MAX_LAG = env_int("CONSENT_LOG_MAX_LAG", None)
+
+# Probes and metrics (ops/; defaults in ops/conf.py): each readiness check's bound in seconds,
+# and who may read /metrics (networks, loopback by default, or the bearer token).
+READINESS_TIMEOUT = env_int("READINESS_TIMEOUT", None)
+METRICS_ALLOWED_NETWORKS = env_list("METRICS_ALLOWED_NETWORKS", None)
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN")
 
 # The proxies (a load balancer, a TLS terminator) whose X-Forwarded-For names the client, as
 # addresses or networks, like gunicorn's forwarded_allow_ips; "*": any peer, where nothing else

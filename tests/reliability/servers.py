@@ -33,6 +33,7 @@ from urllib.parse import urlencode, urlsplit
 
 import psutil
 import redis
+from prometheus_client.parser import text_string_to_metric_families
 
 from consent.log.note import generate_signer
 
@@ -230,6 +231,19 @@ def _wait_until_serving(server: Server) -> None:
         time.sleep(0.1)
     stop(server, timeout=5)
     raise AssertionError(f"gunicorn on port {server.port} {problem}:\n{server.log_tail()}")
+
+
+def scrape(site: str, timeout: float = 10) -> dict[str, float]:
+    """Return what `site`'s /metrics says now (the tests are on loopback, which may read it),
+    each metric's samples added up over their labels, by sample name."""
+    response = Visitor(timeout=timeout).get(f"{site}/metrics")
+    if response.status != 200:
+        raise AssertionError(f"GET /metrics: {response.status} {response.text[:200]}")
+    totals: dict[str, float] = {}
+    for family in text_string_to_metric_families(response.text):
+        for sample in family.samples:
+            totals[sample.name] = totals.get(sample.name, 0.0) + sample.value
+    return totals
 
 
 # The client ---------------------------------------------------------------------------------

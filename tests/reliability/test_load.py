@@ -6,13 +6,17 @@ a time under the advisory lock), and the log must verify afterwards. Throughput 
 to /baseline/ (a bare Django view that inserts one row, through the same server, middleware and
 CSRF check), measured in the same run in alternating rounds so that both meet the same machine;
 so is the merge delay, read from the database: from each record's created_at to the created_at
-of the first checkpoint that holds it.
+of the first checkpoint that holds it. Prometheus's view of it is scraped from /metrics
+throughout: every scrape answers, and the decisions counter, added up over the workers
+(prometheus-client's multiprocess mode, as gunicorn.conf.py sets it up), grows by exactly the
+decisions made.
 """
 
 from __future__ import annotations
 
 import os
 import statistics
+import threading
 import time
 
 import pytest
@@ -22,7 +26,7 @@ from consent.models import ConsentRecord
 from consent.roles import as_owner
 
 from . import load
-from .servers import start
+from .servers import scrape, start
 from .signedlog import (
     CATCH_UP_SECONDS,
     delay_figures,
@@ -40,6 +44,33 @@ DECISIONS = 20_000
 CLIENTS = 50
 ROUNDS = 10  # short alternating rounds: both meet the same moments of a shared, noisy machine
 WORKERS = 2 * (os.cpu_count() or 1) + 1  # gunicorn.conf.py's default
+SCRAPE_EVERY_SECONDS = 1.0
+DECIDED = "iportalis_consent_decisions_total"
+
+
+class Scraper(threading.Thread):
+    """Scrape /metrics every SCRAPE_EVERY_SECONDS, as Prometheus would, until stopped."""
+
+    def __init__(self, site: str) -> None:
+        super().__init__(daemon=True)
+        self.site = site
+        self.scrapes: list[tuple[float, dict[str, float]]] = []
+        self.failures: list[Exception] = []
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            started = time.monotonic()
+            try:
+                sample = scrape(self.site)
+                self.scrapes.append((time.monotonic() - started, sample))
+            except Exception as error:  # the test expects none
+                self.failures.append(error)
+            self.stopping.wait(SCRAPE_EVERY_SECONDS)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.join()
 
 
 @pytest.fixture(scope="module")
@@ -79,8 +110,13 @@ def test_every_acknowledged_decision_has_one_record_in_the_log_and_the_log_verif
 
     consent, baseline = load.Results(), load.Results()
     round_ratios = []
+    decided_before = scrape(server.url)[DECIDED]
+    scraper = Scraper(server.url)
+    scraper.start()
     with watch_horizon(database_url) as horizon:
         run_rounds(server, consent, baseline, round_ratios)
+    scraper.stop()
+    metrics = scrape(server.url)
 
     assert consent.errors == [] and baseline.errors == []
     assert consent.statuses == {201: DECISIONS}, consent.statuses
@@ -96,6 +132,14 @@ def test_every_acknowledged_decision_has_one_record_in_the_log_and_the_log_verif
     assert len(delays) == DECISIONS
     verified = verify_log(server.env)
     assert verified.startswith("OK")
+    # Prometheus's view: every scrape answered, and the counter of all workers is exact.
+    assert scraper.failures == []
+    assert len(scraper.scrapes) >= 5
+    decided = [sample[DECIDED] for _took, sample in scraper.scrapes]
+    assert decided == sorted(decided)  # a counter of the whole server never goes back
+    assert metrics[DECIDED] - decided_before == DECISIONS
+    assert metrics["iportalis_consent_middleware_seconds_count"] >= DECISIONS
+    assert metrics["iportalis_consent_log_checkpoint_size"] >= DECISIONS
 
     ratio = consent.per_second / baseline.per_second
     figures("decisions sent", f"{len(consent.answers):,} from {CLIENTS} clients")
@@ -107,6 +151,19 @@ def test_every_acknowledged_decision_has_one_record_in_the_log_and_the_log_verif
     own = connection.settings_dict["NAME"]
     figures("write transactions holding back the xmin horizon", horizon.summary(own))
     figures("verify_consents", verified)
+    scrape_ms = statistics.median(took for took, _sample in scraper.scrapes) * 1000
+    figures(
+        "/metrics during the load",
+        f"{len(scraper.scrapes)} scrapes, all 200, median {scrape_ms:.0f} ms; "
+        f"decisions counted {metrics[DECIDED] - decided_before:,.0f} of {DECISIONS:,}",
+    )
+    middleware = (
+        metrics["iportalis_consent_middleware_seconds_sum"]
+        / metrics["iportalis_consent_middleware_seconds_count"]
+    )
+    figures(
+        "consent middleware's own time per request (its histogram)", f"{middleware * 1e6:.0f} µs"
+    )
     figures("gunicorn workers", WORKERS)
     figures("consent API", f"{consent.per_second:.0f} decisions/s")
     figures("baseline view", f"{baseline.per_second:.0f} inserts/s")

@@ -7,6 +7,8 @@ does), pages and the policy must keep rendering, and decisions must be recorded 
 seconds of the database's return, with no restart. The workers' integrator threads fail while
 the database is away (logged, retried) and must resume on their own once it returns: every
 acknowledged decision must then get its leaf in the signed log, and the log must verify.
+/readyz, probed throughout as a load balancer would, must say 503 while the database is away
+and 200 again within seconds of its return.
 """
 
 from __future__ import annotations
@@ -67,6 +69,8 @@ class Probe:
     decisions: list[tuple[float, int]] = field(default_factory=list)
     stop: threading.Event = field(default_factory=threading.Event)
 
+    readiness: list[tuple[float, int]] = field(default_factory=list)
+
     def run(self) -> None:
         visitor = Visitor()
         visitor.fetch_csrftoken(self.site)
@@ -75,6 +79,13 @@ class Probe:
                 self.pages.append((time.monotonic(), path, visitor.get(self.site + path).status))
             answer = visitor.decide(self.site, "reject_all")
             self.decisions.append((time.monotonic(), answer.status))
+            time.sleep(PROBE_EVERY_SECONDS)
+
+    def probe_readiness(self) -> None:
+        """GET /readyz every PROBE_EVERY_SECONDS, as a load balancer does (no cookies)."""
+        while not self.stop.is_set():
+            status = Visitor().get(f"{self.site}/readyz").status
+            self.readiness.append((time.monotonic(), status))
             time.sleep(PROBE_EVERY_SECONDS)
 
 
@@ -96,8 +107,10 @@ def test_decisions_wait_out_a_database_outage_and_none_acknowledged_is_lost(serv
     )
     probe = Probe(server.url)
     prober = threading.Thread(target=probe.run)
+    readiness_prober = threading.Thread(target=probe.probe_readiness)
     loader.start()
     prober.start()
+    readiness_prober.start()
 
     time.sleep(OUTAGE_AFTER_SECONDS)
     proxy.cut()
@@ -108,6 +121,7 @@ def test_decisions_wait_out_a_database_outage_and_none_acknowledged_is_lost(serv
     loader.join()
     probe.stop.set()
     prober.join()
+    readiness_prober.join()
     (run,) = results
 
     assert run.errors == []
@@ -124,6 +138,14 @@ def test_decisions_wait_out_a_database_outage_and_none_acknowledged_is_lost(serv
     recovered_at = min(at for at, status in probe.decisions if at > up_at and status == 201)
     recovery = recovered_at - up_at
     assert recovery < RECOVERY_LIMIT_SECONDS
+    # A probe answered before the cut began may arrive just after it: half a second's grace.
+    ready_before = {status for at, status in probe.readiness if at < down_at}
+    ready_during = {status for at, status in probe.readiness if down_at + 0.5 < at < up_at}
+    assert ready_before == {200}, ready_before
+    assert ready_during == {503}, ready_during
+    ready_at = min(at for at, status in probe.readiness if at > up_at and status == 200)
+    readiness_recovery = ready_at - up_at
+    assert readiness_recovery < RECOVERY_LIMIT_SECONDS
 
     acknowledged = run.records()
     assert len(set(acknowledged)) == len(acknowledged) == DECISIONS
@@ -147,6 +169,9 @@ def test_decisions_wait_out_a_database_outage_and_none_acknowledged_is_lost(serv
     figures("recorded but not acknowledged", written - DECISIONS - probe_written)
     figures("5xx other than 503", 0)
     figures("recovery after the database returned", f"{recovery:.2f} s")
+    probes_during = sum(1 for at, _status in probe.readiness if down_at + 0.5 < at < up_at)
+    figures("/readyz while the database was away", f"{probes_during} probes, all 503")
+    figures("/readyz 200 again after the database returned", f"{readiness_recovery:.2f} s")
     figures("acknowledged decisions in the signed log", f"{len(delays):,} of {DECISIONS:,}")
     figures("every one integrated after the load ended", f"within {caught_up:.2f} s")
     figures("merge delay, outage included", delay_figures(delays))
