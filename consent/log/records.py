@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import functools
 import uuid
+import weakref
 from collections.abc import Mapping
+from typing import Any
 
 from django.db import connection
 from django.utils import timezone
@@ -59,6 +61,10 @@ def append_record(
     return record
 
 
+# The driver connections the insert is prepared on; one that closes leaves the set by itself.
+_prepared_on: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
 def _insert(record: ConsentRecord) -> None:
     """Insert the record in one prepared statement, and give it its ID."""
     attnames, prepare, execute = _statements()
@@ -68,10 +74,9 @@ def _insert(record: ConsentRecord) -> None:
     with connection.cursor() as cursor:
         # Prepared once per connection, so PostgreSQL plans it once rather than for each record:
         # that was a third of what the statement cost the server. PREPARE outlives a rollback.
-        raw = connection.connection
-        if getattr(connection, "_consent_append_prepared_on", None) is not raw:
+        if connection.connection not in _prepared_on:
             cursor.execute(prepare)
-            connection._consent_append_prepared_on = raw  # type: ignore[attr-defined]
+            _prepared_on.add(connection.connection)
         cursor.execute(execute, params)
         record.pk = cursor.fetchone()[0]
     record._state.adding = False
