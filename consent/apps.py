@@ -24,9 +24,7 @@ class ConsentConfig(AppConfig):
         from .middleware import forget_readings
         from .models import RegisteredCookie, Service
         from .registry import forget_registry
-        from .state import forget_verified
 
-        setting_changed.connect(forget_verified, dispatch_uid="consent-verified")
         setting_changed.connect(forget_readings, dispatch_uid="consent-readings")
 
         for model in (CookieGroup, Cookie, RegisteredCookie, Service):

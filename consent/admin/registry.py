@@ -29,7 +29,7 @@ from django.views.decorators.http import require_POST
 
 from ..categories import CATEGORIES, FIRST_PARTY, NECESSARY, PARTIES, THIRD_PARTY
 from ..models import RegisteredCookie, Service, UnknownCookie
-from ..registry import check_registration
+from ..registry import check_registration, is_pattern
 
 # django-cookie-consent's own admins allow any category and cookies without our details.
 admin.site.unregister(CookieGroup)
@@ -212,7 +212,7 @@ def check_classifiable(names: list[str], slug: str) -> None:
     problems = []
     for name in names:
         try:
-            if "*" in name:
+            if is_pattern(name):
                 raise ValidationError(
                     _("A name with * would be a pattern; register patterns by hand.")
                 )
