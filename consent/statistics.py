@@ -28,7 +28,7 @@ from django.views.decorators.cache import never_cache
 
 from policy.models import PolicyVersion
 
-from .categories import OPTIONAL
+from .categories import OPTIONAL, field_of
 from .models import ConsentRecord
 from .replica import read_database
 
@@ -55,10 +55,6 @@ DEFAULT_DAYS = 30
 MAX_DAYS = 20 * 366
 # The periods after the last day shown must be dates too (a month, a week and a day later).
 LAST_DAY = datetime.date(9999, 11, 30)
-
-
-def field_of(slug: str) -> str:
-    return slug.replace("-", "_")
 
 
 def start_of(day: datetime.date) -> datetime.datetime:

@@ -31,6 +31,7 @@ from django.utils.translation import gettext_lazy as _
 from ..export import streaming_response
 from ..integration import RECORD
 from ..models import ConsentRecord, LogCheckpoint, LogLeaf
+from ..statistics import start_of
 
 
 class ReadOnlyMixin:
@@ -106,10 +107,6 @@ class DateRangeFilter(admin.FieldListFilter):
             "clear": changelist.get_query_string(remove=own),
             "selected": bool(self.used_parameters),
         }
-
-
-def start_of(day: datetime.date) -> datetime.datetime:
-    return datetime.datetime.combine(day, datetime.time.min, tzinfo=datetime.UTC)
 
 
 class EstimatedCountPaginator(Paginator):  # type: ignore[type-arg]
