@@ -144,7 +144,7 @@ class ConsentMiddleware:
             if not fresh and len(key[0]) <= MAX_COOKIE_LENGTH:
                 remember_reading(key, reading)
         request.consent = reading.state  # type: ignore[attr-defined]
-        # The other names go through the registry's memo of names, one dictionary look-up each.
+        # The other names: an exact name is one dictionary look-up, a pattern's match remembered.
         refused, unknown = enforcement.sort_sent(cookies, reading.rules, registry)
         if refused:
             hidden = frozenset(refused)
