@@ -12,6 +12,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.functional import lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from .categories import CATEGORIES, NECESSARY, OPTIONAL
 from .decisions import ACTIONS
@@ -54,8 +55,8 @@ API_SURFACES = (
 
 
 def _one_of(message: str, name: str, values: Iterable[str]) -> Any:
-    """Return `message` naming the values, translated when shown (a field's error message is
-    formatted with the value given, which it does not name)."""
+    """Return `message` (marked with gettext_noop) naming the values, translated when shown: a
+    field formats its error message with the value given, which this one does not name."""
     return lazy(lambda: _(message) % {name: ", ".join(values)}, str)()
 
 
@@ -65,7 +66,7 @@ class _Decision(forms.Form):
 
     EXTRAS: frozenset[str] = frozenset()
 
-    action_refused = _one_of("action must be one of %(actions)s.", "actions", ACTIONS)
+    action_refused = _one_of(gettext_noop("action must be one of %(actions)s."), "actions", ACTIONS)
     action = forms.ChoiceField(
         choices=[(a.value, a.label) for a in ACTIONS],
         error_messages={"invalid_choice": action_refused, "required": action_refused},
@@ -137,7 +138,9 @@ class ApiDecisionForm(_Decision):
 
     DEFAULTS = {"action": "custom", "choices": {}, "surface": "api", "path": "/"}
 
-    surface_refused = _one_of("surface must be one of %(surfaces)s.", "surfaces", API_SURFACES)
+    surface_refused = _one_of(
+        gettext_noop("surface must be one of %(surfaces)s."), "surfaces", API_SURFACES
+    )
     surface = forms.ChoiceField(
         choices=[(s.value, s.label) for s in API_SURFACES],
         error_messages={"invalid_choice": surface_refused, "required": surface_refused},
