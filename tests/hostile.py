@@ -13,18 +13,10 @@ from django.test import AsyncClient, Client
 from consent.models import ConsentRecord
 
 COOKIE = "iportalis_consent"
-
-
 HOST = "testserver"
-
-
 # What every injection attempt tries to smuggle into the response.
 INJECTED_HEADER = "x-hostile"
-
-
 INJECTED_COOKIE = "hostile"
-
-
 FORM = "application/x-www-form-urlencoded"
 
 
