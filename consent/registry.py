@@ -26,8 +26,9 @@ from .categories import CATEGORIES, FIRST_PARTY, NECESSARY, PARTIES, allows
 from .conf import conf
 from .models import SITE_PROVIDER, Service
 
-# The pattern a name matches is remembered per snapshot, for the most recently asked names up to
-# this many and of at most this length: a client inventing names grows nothing past it.
+# A name's party, and the pattern it matches, are remembered per snapshot, for the most recently
+# asked names up to this many and of at most this length: a client inventing names grows
+# nothing past it, and evicts only names it sent itself.
 MAX_REMEMBERED_NAMES = 10_000
 MAX_REMEMBERED_NAME_LENGTH = 250
 
@@ -73,6 +74,9 @@ class Registry:
     _matched: Callable[[str], KnownCookie | None] = field(
         default=lambda name: None, compare=False, repr=False
     )
+    _classified: Callable[[str], tuple[str, bool]] = field(
+        default=lambda name: (FIRST_PARTY, False), compare=False, repr=False
+    )
 
     def __post_init__(self) -> None:
         # Built once per snapshot, so that finding a name costs the same with 3 or 3,000 entries.
@@ -84,10 +88,11 @@ class Registry:
         object.__setattr__(self, "_exact", exact)
         object.__setattr__(self, "_patterns", patterns)
         object.__setattr__(self, "_matcher", compile_patterns(c.name for c in patterns))
-        # Every request asks of every cookie it carries; the alternation of every pattern runs
-        # once per name and snapshot, for the names asked most recently.
-        matched = functools.lru_cache(maxsize=MAX_REMEMBERED_NAMES)(self._match)
-        object.__setattr__(self, "_matched", matched)
+        # Every request asks both of every cookie it carries (expiring one asks its path and
+        # domain): the alternation of every pattern runs once per name and snapshot.
+        remember = functools.lru_cache(maxsize=MAX_REMEMBERED_NAMES)
+        object.__setattr__(self, "_matched", remember(self._match))
+        object.__setattr__(self, "_classified", remember(self._classify))
 
     def find(self, name: str) -> KnownCookie | None:
         """Return the registry's entry for a cookie name: an exact name first, then the first
@@ -117,6 +122,11 @@ class Registry:
 
     def classify(self, name: str) -> tuple[str, bool]:
         """Return a cookie name's party, and whether the registry knows the name."""
+        if len(name) > MAX_REMEMBERED_NAME_LENGTH:
+            return self._classify(name)
+        return self._classified(name)
+
+    def _classify(self, name: str) -> tuple[str, bool]:
         if name == conf.CONSENT_COOKIE_NAME:
             return NECESSARY, True
         known = self.find(name)
