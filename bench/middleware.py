@@ -300,12 +300,12 @@ def build_scenarios() -> list[Scenario]:
     from consent.capture.state import Consent
     from consent.categories import FIRST_PARTY, NECESSARY, PERSISTENT, SESSION, THIRD_PARTY
     from consent.conf import conf
-    from policy.models import PolicyVersion
+    from policy.models import PUBLISHED
 
     # Django's settings, with the defaults django-appconf adds, which the type stubs cannot see.
     cookie_consent_settings = cast(Any, their_settings)
 
-    policy = PolicyVersion.objects.current("en")
+    policy = PUBLISHED.get().current("en")
     if policy is None or policy.number is None:
         raise SystemExit("No published policy in English: did the migrations load the seed?")
     number = policy.number
@@ -415,9 +415,9 @@ def build_accepting_cookies(their_name: str) -> list[tuple[str, str]]:
     from consent.capture.state import Consent
     from consent.categories import CATEGORIES
     from consent.conf import conf
-    from policy.models import PolicyVersion
+    from policy.models import PUBLISHED
 
-    policy = PolicyVersion.objects.current("en")
+    policy = PUBLISHED.get().current("en")
     assert policy is not None and policy.number is not None
     ours = Consent(
         consent_id=uuid.uuid4(),

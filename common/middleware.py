@@ -97,7 +97,30 @@ def forwarded_client(meta: Mapping[str, Any], proxies: TrustedProxies) -> Addres
     return client
 
 
-class ForwardedForMiddleware:
+class HandOnMiddleware:
+    """A middleware that acts on the request, then hands it on, under WSGI and ASGI alike.
+
+    Subclasses write `arrive`. What `__call__` returns, a response or the coroutine of an async
+    `get_response`, goes back to the caller, which awaits the latter: no thread, no extra await.
+    """
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response: GetResponse) -> None:
+        self.get_response = get_response
+        if iscoroutinefunction(get_response):
+            markcoroutinefunction(self)
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase | Awaitable[HttpResponseBase]:
+        self.arrive(request)
+        return self.get_response(request)
+
+    def arrive(self, request: HttpRequest) -> None:
+        raise NotImplementedError
+
+
+class ForwardedForMiddleware(HandOnMiddleware):
     """Set REMOTE_ADDR to the client's address: behind the proxies TRUSTED_PROXIES names, the one
     they report in X-Forwarded-For; and always as IPv4 for an IPv4 client (`::ffff:192.0.2.1`
     from a dual-stack socket becomes `192.0.2.1`, or every IPv4 client would share one IPv6 /64).
@@ -110,23 +133,13 @@ class ForwardedForMiddleware:
     the header counts only when the peer itself is a trusted proxy.
     """
 
-    sync_capable = True
-    async_capable = True
-
-    def __init__(self, get_response: GetResponse) -> None:
-        self.get_response = get_response
-        if iscoroutinefunction(get_response):
-            markcoroutinefunction(self)
-
-    def __call__(self, request: HttpRequest) -> HttpResponseBase | Awaitable[HttpResponseBase]:
+    def arrive(self, request: HttpRequest) -> None:
         client = forwarded_client(request.META, configured_proxies())
         if client is not None:
             request.META["REMOTE_ADDR"] = str(client)
-        # A coroutine from an async get_response is handed on to be awaited by the caller.
-        return self.get_response(request)
 
 
-class AllowedHostMiddleware:
+class AllowedHostMiddleware(HandOnMiddleware):
     """Refuse a request for a host not in ALLOWED_HOSTS (400) before anything acts on it.
 
     Django checks the Host header only where something asks for it (CommonMiddleware, CSRF), and
@@ -135,15 +148,6 @@ class AllowedHostMiddleware:
     middleware that writes: right after SecurityMiddleware, whose headers the 400 still gets.
     """
 
-    sync_capable = True
-    async_capable = True
-
-    def __init__(self, get_response: GetResponse) -> None:
-        self.get_response = get_response
-        if iscoroutinefunction(get_response):
-            markcoroutinefunction(self)
-
-    def __call__(self, request: HttpRequest) -> HttpResponseBase | Awaitable[HttpResponseBase]:
+    def arrive(self, request: HttpRequest) -> None:
         # Raises DisallowedHost, which Django answers with its 400 (and logs as a security event).
         request.get_host()
-        return self.get_response(request)

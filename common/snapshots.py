@@ -91,7 +91,7 @@ class Snapshot(Generic[T]):
         transaction.on_commit(self._bump)
 
     def clear_local(self) -> None:
-        """Drop this process's copy (tests start each case from the database)."""
+        """Drop this process's copy, and no other's: its next read loads from the database."""
         self._entry = None
 
     def _bump(self) -> None:

@@ -22,12 +22,10 @@ class ConsentConfig(AppConfig):
 
         from . import checks, partitions, roles  # noqa: F401  (register the system checks)
         from .audit import replica  # noqa: F401  (its database check)
-        from .capture.state import forget_verified
         from .enforcement.middleware import forget_readings
         from .enforcement.registry import forget_registry
         from .models import RegisteredCookie, Service
 
-        setting_changed.connect(forget_verified, dispatch_uid="consent-verified")
         setting_changed.connect(forget_readings, dispatch_uid="consent-readings")
 
         for model in (CookieGroup, Cookie, RegisteredCookie, Service):

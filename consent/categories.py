@@ -24,6 +24,11 @@ LIFETIMES = (SESSION, PERSISTENT)
 Choices = Mapping[str, bool]
 
 
+def field_of(slug: str) -> str:
+    """Return the name of the consent record's field for a category (`first_party`)."""
+    return slug.replace("-", "_")
+
+
 def normalise(choices: Mapping[str, bool]) -> dict[str, bool]:
     """Return every category's value explicitly: necessary always on, anything unnamed off."""
     return {slug: slug == NECESSARY or bool(choices.get(slug, False)) for slug in CATEGORIES}

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from policy.models import PolicyVersion
 
-from .categories import FIRST_PARTY, NECESSARY, PARTIES, PERSISTENT, SESSION, THIRD_PARTY
+from .categories import CATEGORIES, PARTIES, field_of
 from .log.models import Cosignature, LogCheckpoint, LogLeaf, LogTile, Witness
 
 __all__ = [
@@ -140,13 +140,7 @@ class ConsentRecord(models.Model):
 
     @property
     def choices(self) -> dict[str, bool]:
-        return {
-            NECESSARY: self.necessary,
-            FIRST_PARTY: self.first_party,
-            THIRD_PARTY: self.third_party,
-            SESSION: self.session,
-            PERSISTENT: self.persistent,
-        }
+        return {slug: getattr(self, field_of(slug)) for slug in CATEGORIES}
 
 
 class UnknownCookie(models.Model):

@@ -102,8 +102,8 @@ def cache_from_url(url: str) -> dict[str, Any]:
     if url in ("", "locmem://"):
         return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     if url.startswith(("redis://", "rediss://", "unix://")):
-        # django-redis keeps one client per server (Django's own backend builds a redis.Redis,
-        # at about 0.5 ms, for every call). A Redis that hangs costs a request a second at most.
+        # django-redis keeps one client per server (Django's own backend builds a redis.Redis
+        # for every call: docs/benchmarks.md). A Redis that hangs costs a request a second at most.
         return {
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": url,

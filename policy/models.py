@@ -26,18 +26,6 @@ class PolicyVersionQuerySet(models.QuerySet["PolicyVersion"]):
     def drafts(self) -> PolicyVersionQuerySet:
         return self.filter(status=PolicyVersion.Status.DRAFT)
 
-    def in_language(self, language: str) -> PolicyVersionQuerySet:
-        """Return versions in the language, or in the default language if it has none published."""
-        if (
-            language != settings.LANGUAGE_CODE
-            and not self.published().filter(language=language).exists()
-        ):
-            language = settings.LANGUAGE_CODE
-        return self.filter(language=language)
-
-    def current(self, language: str) -> PolicyVersion | None:
-        return self.published().in_language(language).order_by("-number").first()
-
 
 class PolicyVersion(models.Model):
     """One version of the cookie policy: an editable draft until published, then frozen.

@@ -1,16 +1,16 @@
+"""Staff sign-in on every request: with STAFF_TWO_FACTOR_REQUIRED, no user without a TOTP code."""
+
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.contrib.auth.models import AnonymousUser
-from django.http import HttpRequest, HttpResponseBase
+from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
-from .conf import two_factor_required
+from common.middleware import HandOnMiddleware
 
-GetResponse = Callable[[HttpRequest], HttpResponseBase | Awaitable[HttpResponseBase]]
+from .conf import two_factor_required
 
 
 def _verified(user: Any) -> Any:
@@ -23,7 +23,7 @@ def _verified(user: Any) -> Any:
     return user
 
 
-class TwoFactorMiddleware:
+class TwoFactorMiddleware(HandOnMiddleware):
     """With STAFF_TWO_FACTOR_REQUIRED, a session signed in without a TOTP code is anonymous.
 
     Put it right after django-otp's OTPMiddleware, which tells whether the session's sign-in was
@@ -33,15 +33,7 @@ class TwoFactorMiddleware:
     the view asks for the user.
     """
 
-    sync_capable = True
-    async_capable = True
-
-    def __init__(self, get_response: GetResponse) -> None:
-        self.get_response = get_response
-        if iscoroutinefunction(get_response):
-            markcoroutinefunction(self)
-
-    def __call__(self, request: HttpRequest) -> HttpResponseBase | Awaitable[HttpResponseBase]:
+    def arrive(self, request: HttpRequest) -> None:
         user = getattr(request, "user", None)
         if user is not None:
             request.user = SimpleLazyObject(lambda: _verified(user))  # type: ignore[assignment]
@@ -52,5 +44,3 @@ class TwoFactorMiddleware:
                 return _verified(await auser())
 
             request.auser = verified_auser
-        # A coroutine from an async get_response is handed on to be awaited by the caller.
-        return self.get_response(request)

@@ -13,7 +13,7 @@ class StaffAdminSite(admin.AdminSite):
 
     Who may enter is unchanged: TwoFactorMiddleware has already made a session that skipped the
     code anonymous, here and under /audit/ alike. The form is chosen per request so that a
-    setting changed in a test applies at once.
+    setting changed at run time (override_settings) applies at once.
     """
 
     @property

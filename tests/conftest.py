@@ -132,14 +132,12 @@ def migrated_db(transactional_db: None) -> None:
 def fresh_cache():
     """Each test starts with an empty cache, reads the registry and policy numbers afresh, and
     has no unknown cookie names waiting to be written."""
-    from consent.enforcement.middleware import forget_readings
     from consent.enforcement.registry import REGISTRY
     from consent.enforcement.unknown import sightings
     from policy.models import PUBLISHED
 
     cache.clear()
     sightings.forget()
-    forget_readings()
     REGISTRY.clear_local()
     PUBLISHED.clear_local()
     yield

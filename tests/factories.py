@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.models import Group, Permission, User
+from django.utils import timezone
 
-from policy.models import PolicyVersion
+from consent.models import UnknownCookie
+from policy.models import PUBLISHED, PolicyVersion
 
 DRAFT_BODY = """Intro paragraph.
 
@@ -54,7 +56,7 @@ def make_record(consent_id=None, event="accept_all", surface="banner", choices=N
         event=event,
         surface=surface,
         choices=choices if choices is not None else all_accepted(),
-        policy=PolicyVersion.objects.current("en"),
+        policy=PUBLISHED.get().current("en"),
         path=meta.pop("path", "/"),
         gpc=meta.pop("gpc", False),
         language=meta.pop("language", translation.get_language() or ""),
@@ -88,7 +90,7 @@ def make_consent_cookie(
     from consent.categories import normalise
 
     if policy_version is None:
-        policy_version = PolicyVersion.objects.current("en").number
+        policy_version = PUBLISHED.get().current("en").number
     return Consent(
         consent_id=record.consent_id if record is not None else uuid.uuid4(),
         choices=normalise(dict.fromkeys(consented, True)),
@@ -108,7 +110,7 @@ def make_records(count: int, **fields: Any) -> list:
 
     from consent.models import ConsentRecord
 
-    version = PolicyVersion.objects.current("en")
+    version = PUBLISHED.get().current("en")
     start = timezone.now()
     defaults = {
         "event": "accept_all",
@@ -153,3 +155,9 @@ def integrate_committed(timeout: float = 60) -> Any:
             return store.latest()
         assert time.monotonic() < deadline, f"records still not in the log after {timeout} s"
         time.sleep(0.1)
+
+
+def make_unknown(name="_fbp", **overrides):
+    now = timezone.now()
+    fields = {"first_seen": now, "last_seen": now, "count": 3, "example_path": "/pricing/"}
+    return UnknownCookie.objects.create(name=name, **{**fields, **overrides})

@@ -53,7 +53,7 @@ def test_the_rest_of_the_api_works_as_django_s(cache):
 
 
 def test_one_redis_client_serves_every_call(cache):
-    """Why django-redis: Django's own backend built a client, at about 0.5 ms, for every call."""
+    """Why django-redis: Django's own backend built a client for every call."""
     client = cache.client.get_client()
 
     assert cache.client.get_client(write=True) is client

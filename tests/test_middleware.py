@@ -11,8 +11,7 @@ from django.test import RequestFactory
 from common.middleware import ForwardedForMiddleware
 from consent.models import ConsentRecord
 from consent.sanitise import ip_hmac
-from tests.consent.test_rate_limit import LIMIT, roomy_address
-from tests.test_settings import manage
+from tests.helpers import LIMIT, manage, roomy_address
 
 PROXY = "10.0.0.2"
 PROXIES = ["10.0.0.0/24"]

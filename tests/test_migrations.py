@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import connection
 from psycopg2 import sql
 
-from tests.policy.test_migrations import VERSION_1_SHA256, VERSION_2_SHA256
+from tests.helpers import VERSION_1_SHA256, VERSION_2_SHA256
 
 pytestmark = pytest.mark.django_db
 

@@ -10,32 +10,9 @@ from django.core.exceptions import ImproperlyConfigured
 
 from iportalis.embedded_db import embedded_database, stop_embedded_database
 from iportalis.env import cache_from_url, database_from_url, replica_from_url
+from tests.helpers import PRODUCTION_ENV, manage
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-
-PRODUCTION_ENV = {
-    "DJANGO_SETTINGS_MODULE": "iportalis.settings.production",
-    "SECRET_KEY": "x7-not-a-real-key-but-long-and-random-enough-9f8e7d6c5b4a3",
-    "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/iportalis",
-    "ALLOWED_HOSTS": "iportalis.example",
-    # A key for tests only, from `manage.py consent_log_key --origin iportalis.example/consent-log`.
-    "CONSENT_LOG_SIGNING_KEY": "PRIVATE+KEY+iportalis.example/consent-log+ebce7f1a+"
-    "AY/mXg3Y45y/Mi2IhetGQzc9yXCY0al9qxOgBC9BPZmm",
-}
-
-
-def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
-    # Browser tests set DJANGO_ALLOW_ASYNC_UNSAFE for this process; a deployment never has it.
-    unwanted = {*PRODUCTION_ENV, "DJANGO_ALLOW_ASYNC_UNSAFE"}
-    base = {k: v for k, v in os.environ.items() if k not in unwanted}
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=BASE_DIR,
-        env={**base, **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def test_production_settings_pass_check_deploy_without_warnings():

@@ -25,6 +25,7 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from ..audit.export import streaming_response
+from ..audit.figures import start_of
 from ..log.integration import RECORD
 from ..models import ConsentRecord, LogCheckpoint, LogLeaf
 
@@ -102,10 +103,6 @@ class DateRangeFilter(admin.FieldListFilter):
             "clear": changelist.get_query_string(remove=own),
             "selected": bool(self.used_parameters),
         }
-
-
-def start_of(day: datetime.date) -> datetime.datetime:
-    return datetime.datetime.combine(day, datetime.time.min, tzinfo=datetime.UTC)
 
 
 class EstimatedCountPaginator(Paginator):  # type: ignore[type-arg]

@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from ..categories import CATEGORIES, FIRST_PARTY, NECESSARY, PARTIES, THIRD_PARTY
-from ..enforcement.registry import check_registration
+from ..enforcement.registry import check_registration, is_pattern
 from ..models import RegisteredCookie, Service, UnknownCookie
 
 # django-cookie-consent's own admins allow any category and cookies without our details.
@@ -207,7 +207,7 @@ def check_classifiable(names: list[str], slug: str) -> None:
     problems = []
     for name in names:
         try:
-            if "*" in name:
+            if is_pattern(name):
                 raise ValidationError(
                     _("A name with * would be a pattern; register patterns by hand.")
                 )

@@ -33,7 +33,7 @@ from django.http import StreamingHttpResponse
 from django.utils.cache import add_never_cache_headers
 from django.utils.http import content_disposition_header
 
-from ..categories import CATEGORIES
+from ..categories import CATEGORIES, field_of
 from ..log import entries, merkle, store
 from ..log.exportproof import ESCAPED_COLUMNS
 from ..log.integration import PURGE, RECORD
@@ -55,7 +55,7 @@ _SOURCES = (
     ("created_at", "created_at"),
     ("event", "event"),
     ("surface", "surface"),
-    *((slug, slug.replace("-", "_")) for slug in CATEGORIES),
+    *((slug, field_of(slug)) for slug in CATEGORIES),
     ("gpc", "gpc"),
     ("policy_version", "policy_version__number"),
     ("policy_language", "policy_version__language"),
@@ -150,7 +150,7 @@ def _render(column: str, fmt: str, db: BaseDatabaseWrapper) -> str:
     name = f"r.{db.ops.quote_name(column)}"
     if column == "created_at":
         # PostgreSQL's own output in UTC (see _session), made ISO 8601: 2026-01-31T12:00:00.5+00:00.
-        # As cheap as it gets: to_char would make an export of a million rows 15% slower.
+        # As cheap as it gets: to_char is slower (docs/benchmarks.md).
         return f"replace({name}::text, ' ', 'T') || ':00'"
     if column in _BOOLEANS and fmt == "csv":
         return f"{name}::text"  # COPY would write t/f
@@ -465,7 +465,7 @@ def _proof_bytes(proved: Proved, checkpoint: LogCheckpoint | None, using: str) -
 def _session(cursor: Any) -> None:
     # Times print in UTC, in ISO style, whatever the server's defaults. Compiling a single pass
     # over the rows to machine code (JIT) costs more than it saves. The leaves' index is sorted
-    # in memory, not on disk (a million leaves take about 60 MB).
+    # in memory, not on disk (docs/benchmarks.md says how much a million leaves take).
     cursor.execute(
         "SET LOCAL TimeZone = 'UTC'; SET LOCAL DateStyle = 'ISO'; SET LOCAL jit = off;"
         " SET LOCAL work_mem = '64MB'"

@@ -17,14 +17,10 @@ from django.utils.translation import gettext_lazy as _
 
 from policy.models import PolicyVersion
 
-from ..categories import OPTIONAL
+from ..categories import OPTIONAL, field_of
 from ..models import ConsentRecord
 
 Event = ConsentRecord.Event
-
-
-def field_of(slug: str) -> str:
-    return slug.replace("-", "_")
 
 
 def start_of(day: datetime.date) -> datetime.datetime:

@@ -26,7 +26,7 @@ from django.views.decorators.http import (
     require_safe,
 )
 
-from ..categories import CATEGORIES, NECESSARY, OPTIONAL
+from ..categories import NECESSARY, OPTIONAL
 from ..conf import conf
 from ..decorators import consent_exempt
 from ..enforcement.registry import get_registry
@@ -37,15 +37,10 @@ from ..log.receipt import FORMAT as RECEIPT_FORMAT
 from ..log.receipt import promise_text
 from ..models import ConsentRecord, LogLeaf
 from ..ratelimit import limit_decisions
-from .decisions import ACTIONS, NoPolicyError, decide, describe
-from .forms import DecisionForm, is_site_path
+from .decisions import NoPolicyError, decide, describe
+from .forms import ApiDecisionForm, DecisionForm
 from .state import Consent, get_state, store
 
-API_SURFACES = (
-    ConsentRecord.Surface.API,
-    ConsentRecord.Surface.BANNER,
-    ConsentRecord.Surface.SETTINGS,
-)
 GPC_LAST_UPDATE = "2026-11-25"
 
 logger = logging.getLogger(__name__)
@@ -142,48 +137,18 @@ def api(request: HttpRequest) -> HttpResponseBase:
         data = json.loads(body)
     except (ValueError, RecursionError):
         return api_error(400, _("The body is not valid JSON."))
-    problem, decision = parse_decision(data)
-    if problem:
-        return api_error(400, problem)
+    if not isinstance(data, dict):
+        return api_error(400, _("The body must be a JSON object."))
+    form = ApiDecisionForm(data)
+    if not form.is_valid():
+        return api_error(400, form.problem())
     try:
-        consent, record = decide(request, **decision)
+        consent, record = decide(request, **form.cleaned_data)
     except NoPolicyError:
         return no_policy()
     response = JsonResponse({**describe(get_state(request)), "record": record.pk}, status=201)
     store(response, request, consent)
     return response
-
-
-def parse_decision(data: Any) -> tuple[str, dict[str, Any]]:
-    """Return a problem to report, or the keyword arguments of `decide()` for a JSON decision."""
-    if not isinstance(data, dict):
-        return _("The body must be a JSON object."), {}
-    unknown_keys = sorted(set(data) - {"action", "choices", "surface", "path"})
-    if unknown_keys:
-        return _("Unknown fields: %(fields)s.") % {"fields": ", ".join(map(str, unknown_keys))}, {}
-    action = data.get("action", "custom")
-    if action not in ACTIONS:
-        return _("action must be one of %(actions)s.") % {"actions": ", ".join(ACTIONS)}, {}
-    choices = data.get("choices", {})
-    if not isinstance(choices, dict):
-        return _("choices must be an object of category: true or false."), {}
-    unknown = sorted(set(choices) - set(CATEGORIES))
-    if unknown:
-        return _("Unknown categories: %(unknown)s. Known: %(known)s.") % {
-            "unknown": ", ".join(map(str, unknown)),
-            "known": ", ".join(CATEGORIES),
-        }, {}
-    if any(not isinstance(value, bool) for value in choices.values()):
-        return _("Each category's value must be true or false."), {}
-    if choices.get(NECESSARY) is False:
-        return _("Strictly necessary cookies cannot be refused."), {}
-    surface = data.get("surface", ConsentRecord.Surface.API)
-    if surface not in API_SURFACES:
-        return _("surface must be one of %(surfaces)s.") % {"surfaces": ", ".join(API_SURFACES)}, {}
-    path = data.get("path", "/")
-    if not isinstance(path, str) or not is_site_path(path):
-        return _("path must be a path on this site, starting with /."), {}
-    return "", {"action": action, "choices": choices, "surface": surface, "path": path}
 
 
 def api_error(status: int, message: str) -> JsonResponse:
@@ -284,7 +249,7 @@ def receipt_log(
 
 
 def receipt_summary(record: ConsentRecord) -> str:
-    allowed = [slug for slug in CATEGORIES if getattr(record, slug.replace("-", "_"))]
+    allowed = [slug for slug, on in record.choices.items() if on]
     return _(
         "%(event)s on %(time)s UTC, under cookie policy version %(version)s (%(language)s). "
         "Allowed: %(allowed)s."

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import NamedTuple
 
@@ -49,14 +51,34 @@ class _Reading(NamedTuple):
 
 # Readings are remembered per consent cookie value (and GPC signal), not per whole Cookie header:
 # a header that changes on every page (a page counter) still hits, and a client sending many
-# names or long headers grows nothing. Values longer than a consent cookie can be are not kept.
+# names or long headers grows nothing. Values longer than a consent cookie can be are not kept;
+# past MAX_READINGS values, the least recently used goes.
 MAX_READINGS = 4096
-_readings: dict[tuple[str, bool], _Reading] = {}
+_readings: OrderedDict[tuple[str, bool], _Reading] = OrderedDict()
+_readings_lock = threading.Lock()
+
+
+def remembered_reading(key: tuple[str, bool]) -> _Reading | None:
+    with _readings_lock:
+        reading = _readings.get(key)
+        if reading is not None:
+            _readings.move_to_end(key)
+        return reading
+
+
+def remember_reading(key: tuple[str, bool], reading: _Reading) -> None:
+    with _readings_lock:
+        _readings[key] = reading
+        _readings.move_to_end(key)
+        if len(_readings) > MAX_READINGS:
+            _readings.popitem(last=False)
 
 
 def forget_readings(**kwargs: object) -> None:
-    """Drop every remembered reading (a setting changed, or a test begins)."""
-    _readings.clear()
+    """Drop every remembered reading: connected to Django's setting_changed, since a reading
+    depends on SECRET_KEY, CONSENT_MAX_AGE and the consent cookie's name."""
+    with _readings_lock:
+        _readings.clear()
 
 
 class ConsentMiddleware:
@@ -132,16 +154,14 @@ class ConsentMiddleware:
         # policy numbers and minute (its expiry), not once per request.
         key = (cookies.get(conf.CONSENT_COOKIE_NAME, ""), gpc_requested(request))
         stamp = (registry, PUBLISHED.get(), int(time.time()) // 60)
-        reading = None if fresh else _readings.get(key)
+        reading = None if fresh else remembered_reading(key)
         if reading is None or reading.stamp != stamp:
             state = get_state(request)
             reading = _Reading(stamp, state, registry.rules(state.choices))
             if not fresh and len(key[0]) <= MAX_COOKIE_LENGTH:
-                if len(_readings) >= MAX_READINGS:
-                    _readings.clear()
-                _readings[key] = reading
+                remember_reading(key, reading)
         request.consent = reading.state  # type: ignore[attr-defined]
-        # The other names go through the registry's memo of names, one dictionary look-up each.
+        # The other names: an exact name is one dictionary look-up, a pattern's match remembered.
         refused, unknown = enforcement.sort_sent(cookies, reading.rules, registry)
         if refused:
             hidden = frozenset(refused)

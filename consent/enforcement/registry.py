@@ -11,7 +11,7 @@ from __future__ import annotations
 import fnmatch
 import functools
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -25,10 +25,17 @@ from ..categories import CATEGORIES, FIRST_PARTY, NECESSARY, PARTIES, allows
 from ..conf import conf
 from ..models import SITE_PROVIDER, Service
 
-# Names classified are remembered per snapshot; a client inventing names cannot grow it past this
-# many, nor with names longer than a registered one may be.
+# A name's party, and the pattern it matches, are remembered per snapshot, for the most recently
+# asked names up to this many and of at most this length: a client inventing names grows
+# nothing past it, and evicts only names it sent itself.
 MAX_REMEMBERED_NAMES = 10_000
 MAX_REMEMBERED_NAME_LENGTH = 250
+
+
+def is_pattern(name: str) -> bool:
+    """Return whether a registered cookie name is a pattern: `*` stands for any run of
+    characters, everything else is literal (`_pk_id.*`)."""
+    return "*" in name
 
 
 @dataclass(frozen=True)
@@ -51,10 +58,7 @@ class KnownCookie:
 
     @property
     def is_pattern(self) -> bool:
-        return "*" in self.name
-
-    def matches(self, name: str) -> bool:
-        return fnmatch.fnmatchcase(name, self.name) if self.is_pattern else name == self.name
+        return is_pattern(self.name)
 
 
 @dataclass(frozen=True)
@@ -62,12 +66,16 @@ class Registry:
     categories: tuple[Category, ...]
     cookies: tuple[KnownCookie, ...]
     hosts: dict[str, tuple[str, ...]]  # party -> hosts its services load from
-    _parties: dict[str, tuple[str, bool]] = field(default_factory=dict, compare=False, repr=False)
     _rules: dict[tuple[bool, ...], Rules] = field(default_factory=dict, compare=False, repr=False)
     _exact: dict[str, KnownCookie] = field(default_factory=dict, compare=False, repr=False)
     _patterns: tuple[KnownCookie, ...] = field(default=(), compare=False, repr=False)
     _matcher: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
-    _found: dict[str, KnownCookie | None] = field(default_factory=dict, compare=False, repr=False)
+    _matched: Callable[[str], KnownCookie | None] = field(
+        default=lambda name: None, compare=False, repr=False
+    )
+    _classified: Callable[[str], tuple[str, bool]] = field(
+        default=lambda name: (FIRST_PARTY, False), compare=False, repr=False
+    )
 
     def __post_init__(self) -> None:
         # Built once per snapshot, so that finding a name costs the same with 3 or 3,000 entries.
@@ -79,6 +87,11 @@ class Registry:
         object.__setattr__(self, "_exact", exact)
         object.__setattr__(self, "_patterns", patterns)
         object.__setattr__(self, "_matcher", compile_patterns(c.name for c in patterns))
+        # Every request asks both of every cookie it carries (expiring one asks its path and
+        # domain): the alternation of every pattern runs once per name and snapshot.
+        remember = functools.lru_cache(maxsize=MAX_REMEMBERED_NAMES)
+        object.__setattr__(self, "_matched", remember(self._match))
+        object.__setattr__(self, "_classified", remember(self._classify))
 
     def find(self, name: str) -> KnownCookie | None:
         """Return the registry's entry for a cookie name: an exact name first, then the first
@@ -86,18 +99,15 @@ class Registry:
         exact = self._exact.get(name)
         if exact is not None or self._matcher is None:
             return exact
-        # Expiring a refused cookie asks for its path and domain on every response that expires
-        # it: the alternation of every pattern runs once per name and snapshot.
-        try:
-            return self._found[name]
-        except KeyError:
-            pass
+        if len(name) > MAX_REMEMBERED_NAME_LENGTH:
+            return self._match(name)
+        return self._matched(name)
+
+    def _match(self, name: str) -> KnownCookie | None:
+        assert self._matcher is not None
         match = self._matcher.match(name)
         # Each pattern is one capturing group of the alternation; the one that matched is last.
-        found = None if match is None else self._patterns[(match.lastindex or 1) - 1]
-        if remembered(self._found, name):
-            self._found[name] = found
-        return found
+        return None if match is None else self._patterns[(match.lastindex or 1) - 1]
 
     def party_of(self, name: str) -> str:
         """Return a cookie's party; a name the registry does not know counts as first-party.
@@ -111,20 +121,15 @@ class Registry:
 
     def classify(self, name: str) -> tuple[str, bool]:
         """Return a cookie name's party, and whether the registry knows the name."""
-        # Every request asks this of every cookie it carries, hence the memo.
-        try:
-            return self._parties[name]
-        except KeyError:
-            pass
+        if len(name) > MAX_REMEMBERED_NAME_LENGTH:
+            return self._classify(name)
+        return self._classified(name)
+
+    def _classify(self, name: str) -> tuple[str, bool]:
         if name == conf.CONSENT_COOKIE_NAME:
-            answer = (NECESSARY, True)
-        elif (known := self.find(name)) is not None:
-            answer = (known.party, True)
-        else:
-            answer = (FIRST_PARTY, False)
-        if remembered(self._parties, name):
-            self._parties[name] = answer
-        return answer
+            return NECESSARY, True
+        known = self.find(name)
+        return (FIRST_PARTY, False) if known is None else (known.party, True)
 
     def rules(self, choices: Mapping[str, bool]) -> Rules:
         """Return what a set of choices allows, worked out once per combination."""
@@ -141,11 +146,6 @@ class Registry:
         hosts = tuple(h for party in PARTIES if choices[party] for h in self.hosts.get(party, ()))
         rules = self._rules[key] = Rules(kept, hosts)  # at most 2**5 keys
         return rules
-
-
-def remembered(memo: dict[str, Any], name: str) -> bool:
-    """Return whether a memo of names has room for this one."""
-    return len(memo) < MAX_REMEMBERED_NAMES and len(name) <= MAX_REMEMBERED_NAME_LENGTH
 
 
 def compile_patterns(patterns: Iterable[str]) -> re.Pattern[str] | None:
@@ -184,10 +184,10 @@ def check_registration(name: str, party: str, *, exclude: int | None = None) -> 
     consented beyond what an admin can see: a pattern that matches every name or the consent
     cookie, or a name that overlaps a registered cookie of another category (the pattern would
     silently reclassify some of its names, or the two entries contradict each other)."""
-    is_pattern = "*" in name
-    if is_pattern and set(name) == {"*"}:
+    pattern = is_pattern(name)
+    if pattern and set(name) == {"*"}:
         raise ValidationError(_("A pattern may not match every cookie name."), code="everything")
-    if is_pattern and fnmatch.fnmatchcase(conf.CONSENT_COOKIE_NAME, name):
+    if pattern and fnmatch.fnmatchcase(conf.CONSENT_COOKIE_NAME, name):
         raise ValidationError(
             _("A pattern may not match the consent cookie, %(name)s."),
             code="consent_cookie",
@@ -195,7 +195,7 @@ def check_registration(name: str, party: str, *, exclude: int | None = None) -> 
         )
     others = Cookie.objects.exclude(cookiegroup__varname=party).exclude(pk=exclude)
     for other, category in others.values_list("name", "cookiegroup__name").order_by("name"):
-        if ("*" in other or is_pattern or other == name) and overlap(name, other):
+        if (pattern or is_pattern(other) or other == name) and overlap(name, other):
             raise ValidationError(
                 _("It overlaps %(other)s, which is registered as %(category)s."),
                 code="overlap",

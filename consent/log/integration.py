@@ -48,7 +48,7 @@ _PENDING_RECORDS = f"""
     FROM {ConsentRecord._meta.db_table} r
     JOIN policy_policyversion p ON p.id = r.policy_version_id
     WHERE (r.txid, r.id) > (%(txid)s::xid8, %(id)s) AND r.txid < %(horizon)s::xid8
-       -- A transaction's own records, which it may have integrated already (only tests do this).
+       -- The calling transaction's own records, not committed yet, unless already integrated.
        OR r.txid = pg_current_xact_id_if_assigned() AND {not_in_log(RECORD, "r.id")}
     ORDER BY r.txid, r.id
     LIMIT %(limit)s
@@ -91,9 +91,9 @@ def integrate(limit: int = BATCH, not_within: float = 0.0) -> LogCheckpoint | No
     integrator holds the lock, nothing was pending, or the latest checkpoint is younger than
     `not_within` seconds. The checkpoint's `full_batch` says whether more may be pending.
 
-    Inside a transaction that wrote records itself, those records are integrated too: that is
-    for tests, whose transactions roll back. One that committed would have its records offered
-    again by a later batch.
+    Inside a transaction that wrote records itself, those records are integrated too, within it:
+    rolled back, they leave no leaf. One that committed would have its records offered again by
+    a later batch, so the integrator never runs inside a transaction that writes records.
     """
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [LOCK])

@@ -51,7 +51,7 @@ def cosigned_note(checkpoint: LogCheckpoint) -> str:
 
 
 # Plain SQL: a proof reads a handful of tiles, and building each query through the ORM cost
-# more than running it (bench/log.py: an inclusion proof in 3.4 ms instead of 10).
+# more than running it (bench/log.py; the figures are in docs/benchmarks.md).
 _FULL_TILE = f"SELECT hashes FROM {LogTile._meta.db_table} WHERE level = %s AND index = %s"
 _LEAVES = (
     f"SELECT hash FROM {LogLeaf._meta.db_table} WHERE index >= %s AND index < %s ORDER BY index"

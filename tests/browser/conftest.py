@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from policy.models import PolicyVersion
+from policy.models import PUBLISHED
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Without the background-networking flags chromium keeps trying to reach Google's hosts, which
@@ -51,7 +51,7 @@ def browser():
 def seed_policy(migrated_db):
     """The registry and the published versions as the migrations made them (live-server tests
     start from an emptied database); return the current English version."""
-    return PolicyVersion.objects.current("en")
+    return PUBLISHED.get().current("en")
 
 
 @pytest.fixture

@@ -18,7 +18,8 @@ from consent.log.integration import integrate
 from consent.log.models import LogLeaf
 from consent.models import ConsentRecord, RegisteredCookie, Service, UnknownCookie
 from consent.roles import as_owner
-from tests.factories import make_record, make_staff
+from tests.factories import make_record, make_staff, make_unknown
+from tests.helpers import cookie_form
 
 pytestmark = pytest.mark.django_db
 
@@ -28,26 +29,6 @@ COOKIES = f"{ADMIN}/consent/registeredcookie/"
 SERVICES = f"{ADMIN}/consent/service/"
 UNKNOWN = f"{ADMIN}/consent/unknowncookie/"
 RECORDS = f"{ADMIN}/consent/consentrecord/"
-
-
-def make_unknown(name="_fbp", **overrides):
-    now = timezone.now()
-    fields = {"first_seen": now, "last_seen": now, "count": 3, "example_path": "/pricing/"}
-    return UnknownCookie.objects.create(name=name, **{**fields, **overrides})
-
-
-def cookie_form(name="_new", slug="first-party", **changes):
-    """Return the registry form's fields for a cookie `name` in the category `slug`."""
-    data = {
-        "name": name,
-        "cookiegroup": CookieGroup.objects.get(varname=slug).pk,
-        "service": "",
-        "description": "Counts things.",
-        "duration": "1 day",
-        "path": "/",
-        "domain": "",
-    }
-    return {**data, **changes}
 
 
 # Categories

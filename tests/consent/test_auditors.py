@@ -6,8 +6,8 @@ from django.contrib.auth.models import Group
 
 from consent.models import RegisteredCookie, Service, UnknownCookie
 from policy.models import PolicyVersion
-from tests.consent.test_admin import cookie_form, make_unknown
-from tests.factories import make_auditor, make_draft, make_record
+from tests.factories import make_auditor, make_draft, make_record, make_unknown
+from tests.helpers import cookie_form
 
 pytestmark = pytest.mark.django_db
 

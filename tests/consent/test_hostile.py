@@ -18,14 +18,12 @@ import string
 import struct
 import time
 import uuid
-from collections.abc import Awaitable, Iterator
 from dataclasses import replace
 from typing import Any
 from unittest import mock
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import quote, urlencode
 
 import pytest
-from asgiref.sync import async_to_sync
 from django.core import signing
 from django.test import AsyncClient, Client
 from hypothesis import HealthCheck, assume, given
@@ -33,8 +31,8 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from consent.capture.decisions import ACTIONS
+from consent.capture.forms import API_SURFACES
 from consent.capture.state import SALT, Consent
-from consent.capture.views import API_SURFACES
 from consent.categories import CATEGORIES, OPTIONAL, normalise
 from consent.enforcement.unknown import sightings
 from consent.log import note, store, tiles
@@ -42,16 +40,11 @@ from consent.log.integration import integrate
 from consent.log.models import Cosignature, LogCheckpoint, LogLeaf, LogTile, Witness
 from consent.models import ConsentRecord, UnknownCookie
 from policy.models import PolicyVersion
-from tests.conftest import HOSTILE
 from tests.factories import make_consent_cookie, make_record
+from tests.hostile import COOKIE, FORM, HOST, INJECTED_COOKIE, Probe, raw
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_rate_limit")]
 
-COOKIE = "iportalis_consent"
-HOST = "testserver"
-# What every injection attempt tries to smuggle into the response.
-INJECTED_HEADER = "x-hostile"
-INJECTED_COOKIE = "hostile"
 PAGES = ("/", "/cookie-settings/", "/cookie-settings/receipt.json", "/api/consent/")
 ENDPOINTS = ("/consent/", "/api/consent/", "/cookie-settings/", "/cookie-settings/receipt.json")
 ACTION_VALUES = tuple(str(action) for action in ACTIONS)
@@ -59,12 +52,11 @@ SURFACE_VALUES = tuple(str(surface) for surface in API_SURFACES)
 FIELDS = ("action", "choices", "surface", "path")
 VALID_JSON = json.dumps({"action": "accept_all"}).encode()
 VALID_FORM = urlencode({"action": "accept_all", "surface": "banner", "next": "/"}).encode()
-FORM = "application/x-www-form-urlencoded"
 ALNUM = set(string.ascii_letters + string.digits)
 # A CSRF secret and the token that matches it: the controls that pass the CSRF check.
 CSRF_SECRET = "Hostile0Input0Csrf0Secret0abcdef"
 # Receipts were once HMAC-signed with Django's key under this salt; such a value is no cookie.
-OLD_RECEIPT_SALT = "iportalis.consent.receipt"
+OLD_RECEIPT_SALT = "iportalis.consent.log.receipt"
 
 fuzz = hypothesis_settings(
     max_examples=100,
@@ -75,132 +67,8 @@ fuzz = hypothesis_settings(
 )
 
 
-class Probe:
-    """Send hostile requests, check what every answer must hold, and count them."""
-
-    def __init__(self) -> None:
-        self.sent = 0
-        self.server_errors = 0
-        self.unintended_records = 0
-        self.decisions = 0
-
-    def send(
-        self,
-        method: str,
-        path: str,
-        body: bytes = b"",
-        content_type: str = "application/json",
-        *,
-        client: Client | AsyncClient | None = None,
-        records: int = 0,
-        **extra: Any,
-    ) -> Any:
-        """Send one request and check it: below 500, exactly `records` records written, no
-        consent cookie without a record, nothing injected, no redirect off the site."""
-        client = client or Client()
-        before = ConsentRecord.objects.count()
-        self.sent += 1
-        try:
-            if isinstance(client, AsyncClient):
-                response = async_to_sync(awaited)(
-                    client.generic(method, path, body, content_type, **extra)
-                )
-            else:
-                response = client.generic(method, path, body, content_type, **extra)
-        except Exception:
-            # The test client re-raises what would have been a 500.
-            self.server_errors += 1
-            raise
-        written = ConsentRecord.objects.count() - before
-        if response.status_code >= 500:
-            self.server_errors += 1
-        if records:
-            self.decisions += written
-        else:
-            self.unintended_records += written
-        case = f"{method} {path} {body[:200]!r} {extra}"
-        assert response.status_code < 500, case
-        assert written == records, case
-        if not records:
-            assert COOKIE not in response.cookies, case
-        assert_nothing_injected(response, case)
-        if response.has_header("Location"):
-            assert not leaves_site(response["Location"]), case
-        return response
-
-    def get(self, path: str, **extra: Any) -> Any:
-        return self.send("GET", path, **extra)
-
-    def post_json(self, body: bytes, **extra: Any) -> Any:
-        return self.send("POST", "/api/consent/", body, "application/json", **extra)
-
-    def post_form(self, fields: dict[str, str] | bytes, **extra: Any) -> Any:
-        body = fields if isinstance(fields, bytes) else urlencode(fields).encode()
-        return self.send("POST", "/consent/", body, FORM, **extra)
-
-
-async def awaited(request: Awaitable[Any]) -> Any:
-    return await request
-
-
-@pytest.fixture(autouse=True)
-def no_rate_limit(settings: Any) -> None:
-    """Lift the limit on decisions per address (test_rate_limit.py tests it): here every case
-    must meet the validation it guards, not a 429 because an earlier case used up the limit."""
-    settings.CONSENT_RATE_LIMIT = "1000000/m"
-
-
-@pytest.fixture
-def probe(figures: Any) -> Iterator[Probe]:
-    probe = Probe()
-    yield probe
-    HOSTILE.update(
-        cases=probe.sent,
-        tests=1,
-        server_errors=probe.server_errors,
-        records=probe.unintended_records,
-    )
-    figures("cases tried", probe.sent)
-    figures("5xx", probe.server_errors)
-    figures("records written", probe.unintended_records)
-    if probe.decisions:
-        figures("records written by the valid decisions the test intends", probe.decisions)
-
-
-def assert_nothing_injected(response: Any, case: str) -> None:
-    for name, value in response.items():
-        assert name.lower() != INJECTED_HEADER, case
-        assert not set(value) & {"\r", "\n", "\x00"}, case
-    # The middleware may expire a refused cookie of that name; nothing may set one.
-    assert not (INJECTED_COOKIE in response.cookies and response.cookies[INJECTED_COOKIE].value)
-    for morsel in response.cookies.values():
-        assert not set(morsel.OutputString()) & {"\r", "\n", "\x00"}, case
-
-
-def leaves_site(location: str) -> bool:
-    """Return whether a browser following this Location could land on another site.
-
-    Read the way browsers read URLs (WHATWG): leading controls and spaces dropped, tabs and
-    newlines removed anywhere, backslashes taken for slashes; conservative about the rest.
-    """
-    url = location.lstrip("".join(map(chr, range(0x21))))
-    url = url.translate({ord("\t"): None, ord("\n"): None, ord("\r"): None}).replace("\\", "/")
-    try:
-        parts = urlsplit("http:" + url if url.startswith("//") else url)
-    except ValueError:
-        return True
-    if not parts.scheme:
-        return False  # relative: this site
-    return parts.scheme not in ("http", "https") or parts.netloc != HOST
-
-
 def cookie_header(value: str) -> str:
     return f"{COOKIE}={value}"
-
-
-def raw(data: bytes) -> str:
-    """Return the WSGI value of a header that carried these bytes: one character per byte."""
-    return data.decode("latin-1")
 
 
 def sent(text: str) -> str:

@@ -20,14 +20,12 @@ from django.test import Client
 from consent.log import store
 from consent.log.exportproof import check_export
 from consent.log.integration import integrate
-from tests.consent import test_hostile
-from tests.consent.test_export import HOSTILE_TEXT, starts_a_formula
-from tests.consent.test_hostile import FORM, Probe
 from tests.factories import make_auditor, make_record
+from tests.helpers import HOSTILE_TEXT, starts_a_formula
+from tests.hostile import FORM, Probe
 
 pytestmark = pytest.mark.django_db
 
-probe = test_hostile.probe  # the fixture that counts the cases
 
 RECORDS = "/admin/consent/consentrecord/"
 HUGE = ("9" * 30, str(2**63), str(2**31), f"-{2**63}")

@@ -1,7 +1,7 @@
 """Hostile input against enforcement: a visitor's cookie names must neither switch it off nor grow
 tables, responses or memory without bound (issue 14, items 2, 5 and 6).
 
-Every request goes through `Probe.send` (tests/consent/test_hostile.py) and is counted.
+Every request goes through `Probe.send` (tests/hostile.py) and is counted.
 """
 
 from __future__ import annotations
@@ -20,12 +20,10 @@ from consent.enforcement import unknown
 from consent.enforcement.registry import get_registry
 from consent.enforcement.unknown import sightings
 from consent.models import RegisteredCookie, UnknownCookie
-from tests.consent.test_hostile import COOKIE, Probe, no_rate_limit, probe
 from tests.factories import make_consent_cookie
+from tests.hostile import COOKIE, Probe
 
-pytestmark = pytest.mark.django_db
-# The hostile-input suite's fixtures: each request goes through Probe.send and is counted.
-FIXTURES = (probe, no_rate_limit)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_rate_limit")]
 
 UNKNOWN = "/admin/consent/unknowncookie/"
 

@@ -11,8 +11,8 @@ from axes.models import AccessAttempt
 from django.test import Client
 
 from consent.models import RegisteredCookie
-from tests.consent.test_hostile import FORM, INJECTED_HEADER, Probe, probe, raw  # noqa: F401
 from tests.factories import make_consent_cookie, make_staff
+from tests.hostile import FORM, INJECTED_HEADER, Probe, raw
 
 pytestmark = pytest.mark.django_db
 

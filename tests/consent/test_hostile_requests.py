@@ -1,11 +1,9 @@
 """Hostile requests that once got past a promise of the README (issue 14, items 3, 4, 7 and 8).
 
-Each case goes through `Probe.send` (tests/consent/test_hostile.py), which checks what must
+Each case goes through `Probe.send` (tests/hostile.py), which checks what must
 hold whatever the input and counts the cases for the figures at the end of the run.
 """
 
-# The `probe` fixture is imported, so every test's parameter of that name redefines it.
-# ruff: noqa: F811
 from __future__ import annotations
 
 import json
@@ -21,9 +19,9 @@ from consent.categories import OPTIONAL
 from consent.enforcement.unknown import sightings
 from consent.models import ConsentRecord, UnknownCookie
 from consent.sanitise import ip_hmac
-from tests.consent.test_hostile import COOKIE, FORM, HOST, Probe, probe  # noqa: F401
-from tests.consent.test_rate_limit import roomy_address
 from tests.factories import make_consent_cookie
+from tests.helpers import roomy_address
+from tests.hostile import COOKIE, FORM, HOST, Probe
 
 pytestmark = pytest.mark.django_db
 

@@ -18,8 +18,8 @@ from consent.log.models import LogLeaf
 from consent.models import ConsentPurge, ConsentRecord
 from consent.partitions import add_months, month_of, name_of, start_of
 from consent.roles import as_owner
-from tests.consent.test_verify import tamper, verify
 from tests.factories import make_record
+from tests.helpers import tamper, verify
 
 pytestmark = pytest.mark.django_db
 

@@ -3,7 +3,6 @@
 import json
 import logging
 import socket
-import time
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -11,35 +10,14 @@ from django.core.cache import caches
 from django.core.checks import run_checks
 
 from consent.models import ConsentRecord
-from consent.ratelimit import client_of, parse_rate, window
+from consent.ratelimit import parse_rate
 from consent.sanitise import ip_hmac
 from iportalis.env import cache_from_url
-from tests.test_settings import PRODUCTION_ENV, manage
+from tests.helpers import LIMIT, PRODUCTION_ENV, decide, manage, roomy_address
 
 pytestmark = pytest.mark.django_db
 
-LIMIT = 30  # the default, "30/m"
 REDIS_DB = 8
-
-
-def roomy_address(avoid=(), rate="1/m", seconds=20, pattern="198.51.100.{}"):
-    """Return a documentation address whose current window of `rate` has `seconds` or more to run.
-
-    Counts are kept in fixed windows, each address's shifted by a hash of it: a test that posts
-    31 times must not straddle the end of one, or the count starts again halfway.
-    """
-    period = parse_rate(rate).period
-    for host in range(1, 255):
-        address = pattern.format(host)
-        _number, left = window(client_of(address), period, time.time())
-        if address not in avoid and left >= seconds:
-            return address
-    raise AssertionError("every address's window is about to end")
-
-
-def decide(client, address, action="accept_all"):
-    data = {"action": action, "surface": "banner", "next": "/"}
-    return client.post("/consent/", data, REMOTE_ADDR=address)
 
 
 def post_json(client, address, body=None):
@@ -50,9 +28,9 @@ def post_json(client, address, body=None):
 def test_the_31st_form_decision_in_a_minute_is_refused_and_records_nothing(client):
     address = roomy_address()
     for _ in range(LIMIT):
-        assert decide(client, address).status_code == 303
+        assert decide(client, address=address).status_code == 303
 
-    response = decide(client, address, action="reject_all")
+    response = decide(client, "reject_all", address=address)
 
     assert response.status_code == 429
     assert 1 <= int(response["Retry-After"]) <= 60
@@ -84,21 +62,21 @@ def test_the_31st_api_decision_is_a_json_429_and_records_nothing(client):
 def test_the_form_and_the_api_share_one_limit(client):
     address = roomy_address()
     for _ in range(LIMIT // 2):
-        decide(client, address)
+        decide(client, address=address)
         post_json(client, address)
 
     assert post_json(client, address).status_code == 429
-    assert decide(client, address).status_code == 429
+    assert decide(client, address=address).status_code == 429
 
 
 def test_another_address_is_not_limited(client):
     flooding = roomy_address()
     other = roomy_address(avoid={flooding})
     for _ in range(LIMIT + 5):
-        decide(client, flooding)
+        decide(client, address=flooding)
 
-    assert decide(client, flooding).status_code == 429
-    assert decide(client, other).status_code == 303
+    assert decide(client, address=flooding).status_code == 429
+    assert decide(client, address=other).status_code == 303
     assert post_json(client, other).status_code == 201
     assert ConsentRecord.objects.filter(ip_hmac=ip_hmac(flooding)).count() == LIMIT
     assert ConsentRecord.objects.filter(ip_hmac=ip_hmac(other)).count() == 2
@@ -140,7 +118,7 @@ def test_a_gpc_browser_without_cookies_stops_writing_records_at_the_limit(client
     state = client.get("/api/consent/", HTTP_SEC_GPC="1", REMOTE_ADDR=address).json()
     assert state["choices"]["third-party"] is False
     # GPC signals are counted apart: the visitor can still decide.
-    assert decide(client, address).status_code == 303
+    assert decide(client, address=address).status_code == 303
 
 
 def test_gpc_records_are_limited_under_asgi_too(async_client, settings):
@@ -160,8 +138,8 @@ def test_the_rate_comes_from_the_setting(client, settings):
     settings.CONSENT_RATE_LIMIT = "2/h"
     address = roomy_address(rate="2/h", seconds=80)
 
-    assert [decide(client, address).status_code for _ in range(3)] == [303, 303, 429]
-    assert 60 < int(decide(client, address)["Retry-After"]) <= 3600
+    assert [decide(client, address=address).status_code for _ in range(3)] == [303, 303, 429]
+    assert 60 < int(decide(client, address=address)["Retry-After"]) <= 3600
 
 
 def test_a_huge_rate_lets_a_load_test_through(client, settings):
@@ -183,7 +161,7 @@ def test_the_limit_fails_open_when_redis_is_down(client, settings, caplog):
     address = "198.51.100.7"
 
     with caplog.at_level(logging.WARNING, logger="consent.ratelimit"):
-        decisions = [decide(client, address).status_code for _ in range(LIMIT + 5)]
+        decisions = [decide(client, address=address).status_code for _ in range(LIMIT + 5)]
         apis = [post_json(client, address).status_code for _ in range(5)]
         client.cookies.clear()
         client.get("/", HTTP_SEC_GPC="1", REMOTE_ADDR=address)

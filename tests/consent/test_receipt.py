@@ -21,6 +21,7 @@ from consent.log.integration import integrate
 from consent.models import ConsentRecord, Cosignature, LogLeaf, Witness
 from policy.models import PolicyVersion
 from tests.factories import make_consent_cookie, make_record
+from tests.helpers import decide
 
 pytestmark = pytest.mark.django_db
 
@@ -29,10 +30,9 @@ RECEIPT = "/cookie-settings/receipt.json"
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def decide(client, action="accept_all", **choices):
-    data = {"action": action, "surface": "banner", "next": "/"}
-    data.update({slug: "on" for slug, on in choices.items() if on})
-    assert client.post("/consent/", data).status_code == 303
+def recorded(client, action, **on):
+    """Decide through the banner's form; return the record the decision wrote."""
+    assert decide(client, action, **on).status_code == 303
     return ConsentRecord.objects.latest("id")
 
 
@@ -77,7 +77,7 @@ def integrated(client):
     """A visitor's integrated decision among others', and its receipt."""
     for _ in range(4):
         make_record()
-    record = decide(client, "custom", **{"first-party": True, "session": True})
+    record = recorded(client, "custom", **{"first-party": True, "session": True})
     for _ in range(3):
         make_record()
     integrate()
@@ -260,7 +260,7 @@ def test_a_receipt_carries_the_cosignatures_of_active_witnesses(integrated, clie
 
 
 def test_a_receipt_before_integration_carries_the_logs_verifiable_promise(client, tmp_path):
-    record = decide(client, "reject_all")
+    record = recorded(client, "reject_all")
     page = client.get("/cookie-settings/").content.decode()
     assert "data-pending" in page
     assert "not in the signed log yet" in page
@@ -323,10 +323,10 @@ def test_a_gpc_signal_gets_a_receipt_of_its_own_record(tmp_path):
 
 def test_a_browser_never_gets_a_receipt_of_another_browsers_record():
     alice = Client(REMOTE_ADDR="203.0.113.7")
-    first = decide(alice, "accept_all")
+    first = recorded(alice, "accept_all")
     bob = Client(REMOTE_ADDR="198.51.100.66")
     bob.cookies[COOKIE] = alice.cookies[COOKIE].value
-    second = decide(bob, "reject_all")
+    second = recorded(bob, "reject_all")
     assert second.consent_id == first.consent_id
 
     for integrated in (False, True):

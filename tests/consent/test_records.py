@@ -44,10 +44,10 @@ def test_writing_a_record_is_one_insert_and_touches_no_shared_row(django_assert_
 
     from consent.categories import all_accepted
     from consent.log.records import append_record
-    from policy.models import PolicyVersion
+    from policy.models import PUBLISHED
 
     make_record()  # the statement is prepared once per connection
-    policy = PolicyVersion.objects.current("en")
+    policy = PUBLISHED.get().current("en")
     with django_assert_num_queries(1) as captured:
         append_record(
             consent_id=uuid.uuid4(),

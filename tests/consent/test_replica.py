@@ -44,6 +44,7 @@ from consent.log.models import LogCheckpoint
 from consent.models import ConsentRecord
 from iportalis import embedded_db
 from tests.factories import integrate_committed, make_auditor, make_published
+from tests.helpers import decide
 
 WAIT = 60  # seconds a server may take to start, or the replica to catch up
 SUPERUSER = "postgres"
@@ -335,11 +336,6 @@ def pause_replay(servers: Servers) -> None:
 WITH_REPLICA = pytest.mark.django_db(transaction=True, databases=[DEFAULT_DB_ALIAS, REPLICA])
 
 
-def decide(client: Any, action: str) -> None:
-    response = client.post("/consent/", {"action": action, "surface": "banner", "next": "/"})
-    assert response.status_code == 303, response.content
-
-
 def body(response: Any) -> bytes:
     return b"".join(response.streaming_content)
 
@@ -386,7 +382,7 @@ def test_exports_statistics_and_verification_read_the_replica_and_go_on_without_
     make_published()
     visitor = Client()
     for action in ("accept_all", "reject_all", "accept_all"):
-        decide(visitor, action)
+        assert decide(visitor, action).status_code == 303
     integrate_committed()
     client.force_login(make_auditor())
     caught_up()
@@ -397,7 +393,7 @@ def test_exports_statistics_and_verification_read_the_replica_and_go_on_without_
 
     # A decision while the replica is configured is written to the primary, which goes on
     # alone: the replica lags behind it from now on.
-    decide(visitor, "reject_all")
+    assert decide(visitor, "reject_all").status_code == 303
     primary_head = integrate_committed()
     assert ConsentRecord.objects.count() == 4
     assert ConsentRecord.objects.using(REPLICA).count() == 3
@@ -446,7 +442,7 @@ def test_exports_statistics_and_verification_read_the_replica_and_go_on_without_
     replica.stop_replica()
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="consent.audit.replica"):
-        decide(visitor, "accept_all")
+        assert decide(visitor, "accept_all").status_code == 303
         head = integrate_committed()
         response = client.get("/audit/consents.jsonl")
         assert response.status_code == 200

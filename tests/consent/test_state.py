@@ -9,7 +9,7 @@ from django.test import RequestFactory
 
 from consent.capture.state import SALT, Consent, state_for
 from consent.categories import CATEGORIES
-from policy.models import PolicyVersion
+from policy.models import PUBLISHED
 
 
 def make_consent(**overrides):
@@ -131,7 +131,7 @@ def test_a_well_signed_cookie_naming_no_real_record_id_is_no_consent(record):
     ],
 )
 def test_a_gpc_signal_the_consent_has_not_seen_refuses_third_party(gpc, gpc_recorded, third_party):
-    policy = PolicyVersion.objects.current("en")
+    policy = PUBLISHED.get().current("en")
     consent = make_consent(
         choices=dict.fromkeys(CATEGORIES, True),
         policy_version=policy.number,

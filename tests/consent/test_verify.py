@@ -3,13 +3,11 @@ of issue #12 caught, given a checkpoint kept from before it."""
 
 from __future__ import annotations
 
-import io
 from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connection, transaction
 from django.utils import timezone
 
 from consent.audit.verification import verify_log
@@ -17,7 +15,6 @@ from consent.log import note, store
 from consent.log.integration import integrate, integrate_all
 from consent.log.models import LogCheckpoint, LogLeaf
 from consent.models import ConsentRecord
-from consent.roles import as_owner
 from policy.models import PolicyVersion
 from tests.factories import (
     integrate_committed,
@@ -27,31 +24,9 @@ from tests.factories import (
     make_records,
     make_staff,
 )
+from tests.helpers import LOG_TABLES, tamper, verify
 
 pytestmark = pytest.mark.django_db
-
-LOG_TABLES = "consent_cosignature, consent_logcheckpoint, consent_logtile, consent_logleaf"
-
-
-TAMPERED = (
-    "consent_consentrecord",
-    "consent_consentpurge",
-    "policy_policyversion",
-    *LOG_TABLES.split(", "),
-)
-
-
-def tamper(*statements: str, params: list[object] | None = None) -> None:
-    """Change the database as its owner can: with the append-only triggers switched off for
-    the statements (the foreign keys still hold)."""
-    with transaction.atomic(), as_owner(), connection.cursor() as cursor:
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the test's own inserts are pending
-        for table in TAMPERED:
-            cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
-        for sql in statements:
-            cursor.execute(sql, params)
-        for table in TAMPERED:
-            cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER")
 
 
 def rebuild_log() -> None:
@@ -65,16 +40,6 @@ def published() -> int:
     """Return how many policy versions are published: each is an entry of the log, integrated
     before the records."""
     return PolicyVersion.objects.published().count()
-
-
-def verify(*args: str) -> tuple[str, bool]:
-    """Return what verify_consents printed (and its error), and whether it passed."""
-    out, err = io.StringIO(), io.StringIO()
-    try:
-        call_command("verify_consents", *args, stdout=out, stderr=err)
-    except CommandError as error:
-        return out.getvalue() + err.getvalue() + str(error), False
-    return out.getvalue(), True
 
 
 @pytest.fixture

@@ -11,18 +11,12 @@ from consent.log import receipt, store
 from consent.log.integration import integrate
 from consent.models import ConsentRecord
 from policy.models import PolicyVersion
-from tests.consent.test_rate_limit import roomy_address
 from tests.factories import make_published
+from tests.helpers import decide, roomy_address
 
 pytestmark = pytest.mark.django_db
 
 COOKIE = "iportalis_consent"
-
-
-def decide(client, action, next_url="/", **choices):
-    data = {"action": action, "surface": "banner", "next": next_url}
-    data.update({slug: "on" for slug, on in choices.items() if on})
-    return client.post("/consent/", data)
 
 
 def stored(client):

@@ -5,7 +5,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 
-from policy.models import FrozenVersionError, PolicyVersion
+from policy.models import PUBLISHED, FrozenVersionError, PolicyVersion
 from tests.factories import make_draft, make_published
 
 pytestmark = pytest.mark.django_db
@@ -40,7 +40,7 @@ def test_publish_numbers_renders_and_hashes_the_draft():
     assert stored.published_at is not None
     assert stored.rendered_html == '<h1 id="changed">Changed</h1>\n<p>New text.</p>'
     assert stored.content_sha256 == hashlib.sha256(stored.rendered_html.encode()).hexdigest()
-    assert PolicyVersion.objects.current("en") == stored
+    assert PUBLISHED.get().current("en") == stored
 
 
 def test_versions_are_numbered_per_language():
@@ -48,8 +48,8 @@ def test_versions_are_numbered_per_language():
     german = make_published(language="de", body="Deutsch")
 
     assert german.number == german_before + (2 if german_before else 1)
-    assert PolicyVersion.objects.current("de") == german
-    assert PolicyVersion.objects.current("en").number == 2
+    assert PUBLISHED.get().current("de") == german
+    assert PUBLISHED.get().current("en").number == 2
 
 
 def test_model_refuses_to_change_a_published_version():

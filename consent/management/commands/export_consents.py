@@ -6,6 +6,7 @@ from contextlib import ExitStack
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
+from tqdm import tqdm
 
 from consent.audit.export import FORMATS, copy_to, records
 from consent.audit.forms import ExportForm, error_text
@@ -55,16 +56,23 @@ class Command(BaseCommand):
             except OSError as error:
                 raise CommandError(f"Cannot write {error.filename}: {error}") from None
             if not options["output"]:
-                # Straight to the bytes under sys.stdout; a test's StringIO gets text.
+                # Straight to the bytes under sys.stdout; a text stream without them gets text.
                 target = getattr(self.stdout, "buffer", None) or _TextTarget(self.stdout)
-            progress = None
             if self.stderr.isatty():
-                progress = Progress(self.stderr, queryset.count())
-                target = _Counting(target, progress)
+                # Bytes written, not rows: the total would cost a COUNT(*) of its own, and
+                # the bytes need no assumption about how COPY hands its rows over.
+                bar = stack.enter_context(
+                    tqdm(
+                        desc="Exporting",
+                        unit="B",
+                        unit_scale=True,
+                        unit_divisor=1024,
+                        file=_Terminal(self.stderr),
+                    )
+                )
+                target = _Progressing(target, bar)
             count, checkpoint = copy_to(queryset, options["format"], target, proof)
             target.flush()
-        if progress:
-            progress.finish(count)
         where = options["output"] or "standard output"
         if options["format"] == "jsonl":
             carried = "; its proof is the last line"
@@ -83,22 +91,32 @@ class Command(BaseCommand):
         )
 
 
-class _Counting:
-    """Passes on what COPY writes, one row at a time, and moves the progress bar."""
+class _Progressing:
+    """Passes on what the export writes and moves the progress bar by as many bytes."""
 
-    def __init__(self, target: Any, progress: Progress) -> None:
+    def __init__(self, target: Any, bar: tqdm[Any]) -> None:
         self._target = target
-        self._progress = progress
-        self._rows = 0
+        self._bar = bar
 
     def write(self, data: bytes) -> None:
         self._target.write(data)
-        self._rows += 1
-        if not self._rows % 1000:
-            self._progress.show(self._rows)
+        self._bar.update(len(data))
 
     def flush(self) -> None:
         self._target.flush()
+
+
+class _Terminal:
+    """The command's stderr as tqdm writes to it: as it is, with no line ending added."""
+
+    def __init__(self, stream: OutputWrapper) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> None:
+        self._stream.write(text, style_func=str, ending="")
+
+    def flush(self) -> None:
+        self._stream.flush()
 
 
 class _TextTarget:
@@ -109,36 +127,4 @@ class _TextTarget:
         self._stream.write(data.decode(), ending="")
 
     def flush(self) -> None:
-        self._stream.flush()
-
-
-class Progress:
-    """A one-line progress bar for a terminal, redrawn at most ten times a second."""
-
-    WIDTH = 30
-
-    def __init__(self, stream: OutputWrapper, total: int) -> None:
-        self._stream = stream
-        self._total = max(total, 1)
-        self._started = self._drawn = time.monotonic()
-
-    def show(self, done: int) -> None:
-        now = time.monotonic()
-        if now - self._drawn >= 0.1:
-            self._drawn = now
-            self._draw(done, now)
-
-    def finish(self, done: int) -> None:
-        self._draw(done, time.monotonic())
-        self._stream.write("")
-
-    def _draw(self, done: int, now: float) -> None:
-        share = min(done / self._total, 1)
-        bar = "#" * int(share * self.WIDTH)
-        self._stream.write(
-            f"\r[{bar:<{self.WIDTH}}] {share:4.0%} {done:,}/{self._total:,} records "
-            f"{now - self._started:.1f} s",
-            style_func=str,
-            ending="",
-        )
         self._stream.flush()
