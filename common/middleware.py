@@ -45,6 +45,23 @@ def network_of(entry: str) -> Network:
     return network
 
 
+def networks_of(entries: Iterable[str]) -> tuple[Network, ...]:
+    """Return the networks a list of entries names, passing over an entry that names none: a
+    typo must never widen a list of trusted or allowed addresses (its system check reports it)."""
+    networks = []
+    for entry in entries:
+        try:
+            networks.append(network_of(entry))
+        except ValueError:
+            continue
+    return tuple(networks)
+
+
+def within(address: Address | None, networks: tuple[Network, ...]) -> bool:
+    """An address, and one in any of the networks."""
+    return address is not None and any(address in network for network in networks)
+
+
 class TrustedProxies(NamedTuple):
     """The peers whose X-Forwarded-For is believed: `any_peer`, or those in `networks`."""
 
@@ -52,20 +69,14 @@ class TrustedProxies(NamedTuple):
     networks: tuple[Network, ...]
 
     def include(self, address: Address | None) -> bool:
-        return address is not None and any(address in network for network in self.networks)
+        return within(address, self.networks)
 
 
 @functools.lru_cache(maxsize=8)
 def trusted_proxies(entries: tuple[str, ...]) -> TrustedProxies:
     """Return the proxies TRUSTED_PROXIES names. An entry that names none trusts nothing
     (common.E001 reports it): a typo must never make a client's own header believed."""
-    networks = []
-    for entry in entries:
-        try:
-            networks.append(network_of(entry))
-        except ValueError:
-            continue
-    return TrustedProxies(ANY_PEER in (entry.strip() for entry in entries), tuple(networks))
+    return TrustedProxies(ANY_PEER in (entry.strip() for entry in entries), networks_of(entries))
 
 
 def configured_proxies() -> TrustedProxies:
