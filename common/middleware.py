@@ -108,11 +108,12 @@ def forwarded_client(meta: Mapping[str, Any], proxies: TrustedProxies) -> Addres
     return client
 
 
-class HandOnMiddleware:
-    """A middleware that acts on the request, then hands it on, under WSGI and ASGI alike.
+class BothWaysMiddleware:
+    """The base of a hand-written middleware that runs under WSGI and ASGI alike.
 
-    Subclasses write `arrive`. What `__call__` returns, a response or the coroutine of an async
-    `get_response`, goes back to the caller, which awaits the latter: no thread, no extra await.
+    It keeps `get_response`, and `is_async`, whether that is a coroutine function; when it is,
+    the middleware is marked as one, so Django awaits what `__call__` returns. Subclasses write
+    `__call__`, reading `is_async` to choose their path.
     """
 
     sync_capable = True
@@ -120,8 +121,20 @@ class HandOnMiddleware:
 
     def __init__(self, get_response: GetResponse) -> None:
         self.get_response = get_response
-        if iscoroutinefunction(get_response):
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
             markcoroutinefunction(self)
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase | Awaitable[HttpResponseBase]:
+        raise NotImplementedError
+
+
+class HandOnMiddleware(BothWaysMiddleware):
+    """A middleware that acts on the request, then hands it on, under WSGI and ASGI alike.
+
+    Subclasses write `arrive`. What `__call__` returns, a response or the coroutine of an async
+    `get_response`, goes back to the caller, which awaits the latter: no thread, no extra await.
+    """
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase | Awaitable[HttpResponseBase]:
         self.arrive(request)
