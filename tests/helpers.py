@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from cookie_consent.models import CookieGroup
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection, transaction
@@ -71,6 +72,22 @@ def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
         capture_output=True,
         text=True,
         timeout=120,
+    )
+
+
+def manage_on(database_url: str, *args: str) -> subprocess.CompletedProcess:
+    """Run manage.py on another database (an empty one a test migrates), with the test's
+    settings and no owner URL, so that its migrations run as that database's one role."""
+    env = {key: value for key, value in os.environ.items() if key != "DATABASE_OWNER_URL"}
+    env.update(DATABASE_URL=database_url, DJANGO_SETTINGS_MODULE=settings.SETTINGS_MODULE)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )
 
 
