@@ -125,6 +125,13 @@ def verify(*args: str) -> tuple[str, bool]:
     return out.getvalue(), True
 
 
+def verify_fails(*args: str) -> str:
+    """Return what verify_consents printed, having checked that it failed."""
+    output, passed = verify(*args)
+    assert not passed, output
+    return output
+
+
 def cookie_form(name="_new", slug="first-party", **changes):
     """Return the registry form's fields for a cookie `name` in the category `slug`."""
     data = {
