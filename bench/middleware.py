@@ -592,6 +592,20 @@ def _where(filename: str, line: int, name: str) -> str:
     return f"{filename}:{line}({name})" if line else name
 
 
+def verify_and_time(
+    variants: list[Variant], scenarios: list[Scenario], seconds: float, rounds: int
+) -> None:
+    """Print what each variant answers in each scenario, then time and report every scenario."""
+    for scenario in scenarios:
+        print(f" {scenario.label}:")
+        for variant in variants:
+            print(verify(variant, scenario))
+    for scenario in scenarios:
+        count = calibrate(variants, scenario, seconds)
+        measure(variants, scenario, count, rounds)
+        report(variants, scenario, count)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--seconds", type=float, default=1.0, help="least seconds per batch")
@@ -630,25 +644,11 @@ def main() -> None:
     print(f"Middleware overhead on a plain page ({PAGE}, {len(BODY)} bytes of HTML)")
     print(machine())
     print("\nWhat each variant answers (checked before timing):")
-    for scenario in scenarios:
-        print(f" {scenario.label}:")
-        for variant in variants:
-            print(verify(variant, scenario))
-    for scenario in scenarios:
-        count = calibrate(variants, scenario, args.seconds)
-        measure(variants, scenario, count, args.rounds)
-        report(variants, scenario, count)
+    verify_and_time(variants, scenarios, args.seconds, args.rounds)
     grow_registry()
     grown = build_grown_scenarios()
     print(f"\nThe registry grown to {REGISTRY_SIZE} cookies; what each variant answers:")
-    for scenario in grown:
-        print(f" {scenario.label}:")
-        for variant in variants:
-            print(verify(variant, scenario))
-    for scenario in grown:
-        count = calibrate(variants, scenario, args.seconds)
-        measure(variants, scenario, count, args.rounds)
-        report(variants, scenario, count)
+    verify_and_time(variants, grown, args.seconds, args.rounds)
     if args.profile:
         for scenario in (scenarios[0], *grown[:2]):
             print(f"\nProfile of: {scenario.label}")

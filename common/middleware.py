@@ -45,6 +45,23 @@ def network_of(entry: str) -> Network:
     return network
 
 
+def networks_of(entries: Iterable[str]) -> tuple[Network, ...]:
+    """Return the networks a list of entries names, passing over an entry that names none: a
+    typo must never widen a list of trusted or allowed addresses (its system check reports it)."""
+    networks = []
+    for entry in entries:
+        try:
+            networks.append(network_of(entry))
+        except ValueError:
+            continue
+    return tuple(networks)
+
+
+def within(address: Address | None, networks: tuple[Network, ...]) -> bool:
+    """An address, and one in any of the networks."""
+    return address is not None and any(address in network for network in networks)
+
+
 class TrustedProxies(NamedTuple):
     """The peers whose X-Forwarded-For is believed: `any_peer`, or those in `networks`."""
 
@@ -52,20 +69,14 @@ class TrustedProxies(NamedTuple):
     networks: tuple[Network, ...]
 
     def include(self, address: Address | None) -> bool:
-        return address is not None and any(address in network for network in self.networks)
+        return within(address, self.networks)
 
 
 @functools.lru_cache(maxsize=8)
 def trusted_proxies(entries: tuple[str, ...]) -> TrustedProxies:
     """Return the proxies TRUSTED_PROXIES names. An entry that names none trusts nothing
     (common.E001 reports it): a typo must never make a client's own header believed."""
-    networks = []
-    for entry in entries:
-        try:
-            networks.append(network_of(entry))
-        except ValueError:
-            continue
-    return TrustedProxies(ANY_PEER in (entry.strip() for entry in entries), tuple(networks))
+    return TrustedProxies(ANY_PEER in (entry.strip() for entry in entries), networks_of(entries))
 
 
 def configured_proxies() -> TrustedProxies:
@@ -97,11 +108,12 @@ def forwarded_client(meta: Mapping[str, Any], proxies: TrustedProxies) -> Addres
     return client
 
 
-class HandOnMiddleware:
-    """A middleware that acts on the request, then hands it on, under WSGI and ASGI alike.
+class BothWaysMiddleware:
+    """The base of a hand-written middleware that runs under WSGI and ASGI alike.
 
-    Subclasses write `arrive`. What `__call__` returns, a response or the coroutine of an async
-    `get_response`, goes back to the caller, which awaits the latter: no thread, no extra await.
+    It keeps `get_response`, and `is_async`, whether that is a coroutine function; when it is,
+    the middleware is marked as one, so Django awaits what `__call__` returns. Subclasses write
+    `__call__`, reading `is_async` to choose their path.
     """
 
     sync_capable = True
@@ -109,8 +121,20 @@ class HandOnMiddleware:
 
     def __init__(self, get_response: GetResponse) -> None:
         self.get_response = get_response
-        if iscoroutinefunction(get_response):
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
             markcoroutinefunction(self)
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase | Awaitable[HttpResponseBase]:
+        raise NotImplementedError
+
+
+class HandOnMiddleware(BothWaysMiddleware):
+    """A middleware that acts on the request, then hands it on, under WSGI and ASGI alike.
+
+    Subclasses write `arrive`. What `__call__` returns, a response or the coroutine of an async
+    `get_response`, goes back to the caller, which awaits the latter: no thread, no extra await.
+    """
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase | Awaitable[HttpResponseBase]:
         self.arrive(request)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
+from asgiref.sync import sync_to_async
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseNotAllowed
 
-from . import views
+from common.middleware import BothWaysMiddleware
 
-GetResponse = Callable[[HttpRequest], HttpResponseBase | Awaitable[HttpResponseBase]]
+from . import views
 
 PATHS: dict[str, Callable[[HttpRequest], HttpResponse | None]] = {
     "/healthz": views.healthz,
@@ -30,7 +30,7 @@ def answer(request: HttpRequest) -> HttpResponse | None:
     return view(request)
 
 
-class OpsMiddleware:
+class OpsMiddleware(BothWaysMiddleware):
     """Answer `/healthz`, `/readyz` and `/metrics` itself.
 
     Load balancers and process managers probe with an address for a host and over plain HTTP,
@@ -39,15 +39,6 @@ class OpsMiddleware:
     (ops.E001 to ops.E003 say so). Every other request passes through at the cost of one
     dictionary look-up.
     """
-
-    sync_capable = True
-    async_capable = True
-
-    def __init__(self, get_response: GetResponse) -> None:
-        self.get_response = get_response
-        self.is_async = iscoroutinefunction(get_response)
-        if self.is_async:
-            markcoroutinefunction(self)
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase | Awaitable[HttpResponseBase]:
         if request.path_info not in PATHS:

@@ -12,7 +12,7 @@ import hmac
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from common.middleware import Address, Network, ip_of, network_of
+from common.middleware import Network, ip_of, networks_of, within
 
 from .conf import conf
 from .metrics import exposition
@@ -50,24 +50,14 @@ def may_read_metrics(request: HttpRequest) -> bool:
         return True
     client = ip_of(str(request.META.get("REMOTE_ADDR", "")))
     networks = allowed_networks(tuple(str(entry) for entry in conf.METRICS_ALLOWED_NETWORKS))
-    return _within(client, networks)
+    return within(client, networks)
 
 
 @functools.lru_cache(maxsize=8)
 def allowed_networks(entries: tuple[str, ...]) -> tuple[Network, ...]:
     """Return the networks METRICS_ALLOWED_NETWORKS names; an entry naming none allows nobody
     (ops.E004 reports it)."""
-    networks = []
-    for entry in entries:
-        try:
-            networks.append(network_of(entry))
-        except ValueError:
-            continue
-    return tuple(networks)
-
-
-def _within(client: Address | None, networks: tuple[Network, ...]) -> bool:
-    return client is not None and any(client in network for network in networks)
+    return networks_of(entries)
 
 
 def _no_store(response: HttpResponse) -> HttpResponse:

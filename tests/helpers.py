@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from cookie_consent.models import CookieGroup
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection, transaction
@@ -74,6 +75,22 @@ def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
     )
 
 
+def manage_on(database_url: str, *args: str) -> subprocess.CompletedProcess:
+    """Run manage.py on another database (an empty one a test migrates), with the test's
+    settings and no owner URL, so that its migrations run as that database's one role."""
+    env = {key: value for key, value in os.environ.items() if key != "DATABASE_OWNER_URL"}
+    env.update(DATABASE_URL=database_url, DJANGO_SETTINGS_MODULE=settings.SETTINGS_MODULE)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
 LOG_TABLES = "consent_cosignature, consent_logcheckpoint, consent_logtile, consent_logleaf"
 
 
@@ -106,6 +123,13 @@ def verify(*args: str) -> tuple[str, bool]:
     except CommandError as error:
         return out.getvalue() + err.getvalue() + str(error), False
     return out.getvalue(), True
+
+
+def verify_fails(*args: str) -> str:
+    """Return what verify_consents printed, having checked that it failed."""
+    output, passed = verify(*args)
+    assert not passed, output
+    return output
 
 
 def cookie_form(name="_new", slug="first-party", **changes):

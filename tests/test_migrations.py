@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import ast
-import os
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,11 +10,10 @@ from urllib.parse import quote
 
 import psycopg2
 import pytest
-from django.conf import settings
 from django.db import connection
 from psycopg2 import sql
 
-from tests.helpers import VERSION_1_SHA256, VERSION_2_SHA256
+from tests.helpers import VERSION_1_SHA256, VERSION_2_SHA256, manage_on
 
 pytestmark = pytest.mark.django_db
 
@@ -72,17 +69,7 @@ def empty_database() -> Iterator[str]:
 
 
 def test_migrate_from_zero_publishes_the_versions_with_their_documented_hashes(empty_database):
-    env = {key: value for key, value in os.environ.items() if key != "DATABASE_OWNER_URL"}
-    env.update(DATABASE_URL=empty_database, DJANGO_SETTINGS_MODULE=settings.SETTINGS_MODULE)
-    result = subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput"],
-        cwd=BASE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    result = manage_on(empty_database, "migrate", "--noinput")
     assert result.returncode == 0, result.stderr
 
     with psycopg2.connect(empty_database) as fresh, fresh.cursor() as cursor:

@@ -3,12 +3,13 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from typing import NamedTuple
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
+from asgiref.sync import sync_to_async
 from django.http import HttpRequest, HttpResponseBase
 
+from common.middleware import BothWaysMiddleware
 from ops.metrics import MIDDLEWARE_SECONDS, UNKNOWN_COOKIES
 from policy.models import PUBLISHED, Published
 
@@ -27,8 +28,6 @@ from ..decorators import is_exempt
 from . import rules as enforcement
 from .registry import REGISTRY, Registry, Rules, get_registry
 from .unknown import sightings
-
-GetResponse = Callable[[HttpRequest], HttpResponseBase | Awaitable[HttpResponseBase]]
 
 
 class _Arrival(NamedTuple):
@@ -81,7 +80,7 @@ def forget_readings(**kwargs: object) -> None:
         _readings.clear()
 
 
-class ConsentMiddleware:
+class ConsentMiddleware(BothWaysMiddleware):
     """Make the visitor's choices true on every response.
 
     Before the view: record a Global Privacy Control signal the first time it arrives, and hide
@@ -95,15 +94,6 @@ class ConsentMiddleware:
     every cookie they set. Sync and async capable: both entry points share `_arrive` and `_leave`;
     neither queries the database, except to record a GPC signal once per visitor.
     """
-
-    sync_capable = True
-    async_capable = True
-
-    def __init__(self, get_response: GetResponse) -> None:
-        self.get_response = get_response
-        self.is_async = iscoroutinefunction(get_response)
-        if self.is_async:
-            markcoroutinefunction(self)
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase | Awaitable[HttpResponseBase]:
         if self.is_async:

@@ -222,6 +222,11 @@ class State:
         self.write(folder / "served.note", served)
         return folder
 
+    def caught(self, kind: str, kept: Kept, served: str, message: str, alarm: str) -> Failed:
+        """Keep the evidence of `kind` and return the failure to raise: `message` ends by naming
+        the signed notes, and " are in <their folder>" follows."""
+        return Failed(f"{message} are in {self.evidence(kind, kept, served)}", alarm)
+
     def write(self, path: Path, text: str) -> None:
         # Through a temporary file: a run killed half-way leaves the old file whole.
         temporary = path.with_name(f".{path.name}.tmp")
@@ -320,19 +325,23 @@ def check(site: Site, state: State, given_key: str | None) -> Checked:
     previous = kept.checkpoint if kept is not None else None
     if kept is not None:
         if checkpoint.size == kept.checkpoint.size and checkpoint.root != kept.checkpoint.root:
-            folder = state.evidence("fork", kept, served)
-            raise Failed(
+            raise state.caught(
+                "fork",
+                kept,
+                served,
                 f"the log signed two different trees of {checkpoint.size} entries: root "
                 f"{_b64(kept.checkpoint.root)} kept, root {_b64(checkpoint.root)} served now. "
-                f"The two signed notes, proof that the log's key signed both, are in {folder}",
+                f"The two signed notes, proof that the log's key signed both,",
                 "FORK",
             )
         if checkpoint.size < kept.checkpoint.size:
-            folder = state.evidence("rollback", kept, served)
-            raise Failed(
+            raise state.caught(
+                "rollback",
+                kept,
+                served,
                 f"the log shrank from {kept.checkpoint.size} entries (kept) to "
                 f"{checkpoint.size} (served now): entries were removed or the site serves an "
-                f"old tree. Both signed notes are in {folder}",
+                f"old tree. Both signed notes",
                 "ROLLBACK",
             )
     reader = TileReader(site, checkpoint.size)
@@ -355,11 +364,12 @@ def check(site: Site, state: State, given_key: str | None) -> Checked:
         try:
             merkle.verify_consistency(old.size, checkpoint.size, old.root, checkpoint.root, proof)
         except merkle.ProofError as error:
-            folder = state.evidence("inconsistent", grown_from, served)
-            raise Failed(
+            raise state.caught(
+                "inconsistent",
+                grown_from,
+                served,
                 f"the tree of {checkpoint.size} entries does not extend the tree of {old.size} "
-                f"kept ({error}): the log's history was rewritten. Both signed notes are in "
-                f"{folder}",
+                f"kept ({error}): the log's history was rewritten. Both signed notes",
                 "HISTORY REWRITTEN",
             ) from None
     kept_at = state.keep(verifier, served, checkpoint)

@@ -107,6 +107,16 @@ def choose(visitor: Visitor, *slugs: str) -> None:
     visitor.press(visitor.banner.get_by_role("button", name="Save my choices"), back_to="/")
 
 
+def saved_by_key(page, key: str) -> ConsentRecord:
+    """Press `key` to send the banner's choice, see the banner go and the focus move to <main>,
+    and return the one record written."""
+    with page.expect_response(is_post_to("/api/consent/")):
+        page.keyboard.press(key)
+    expect(page.locator("#consent-banner")).to_be_hidden()
+    expect(page.locator("#main")).to_be_focused()
+    return ConsentRecord.objects.get()
+
+
 # 1. First visit
 
 
@@ -262,12 +272,7 @@ def test_keyboard_reaches_and_presses_accept_all(js_visitor):
 
     accept = js_visitor.banner.get_by_role("button", name="Accept all")
     tab_to(page, accept, limit=4)
-    with page.expect_response(is_post_to("/api/consent/")):
-        page.keyboard.press("Enter")
-
-    expect(page.locator("#consent-banner")).to_be_hidden()
-    expect(page.locator("#main")).to_be_focused()
-    record = ConsentRecord.objects.get()
+    record = saved_by_key(page, "Enter")
     assert record.event == "accept_all"
     assert optional_choices(record) == dict.fromkeys(OPTIONAL, True)
 
@@ -286,12 +291,7 @@ def test_keyboard_chooses_with_space_and_enter(js_visitor):
         page.keyboard.press("Space")
         expect(switch(banner, slug)).to_be_checked()
     tab_to(page, save)
-    with page.expect_response(is_post_to("/api/consent/")):
-        page.keyboard.press("Space")
-
-    expect(page.locator("#consent-banner")).to_be_hidden()
-    expect(page.locator("#main")).to_be_focused()
-    record = ConsentRecord.objects.get()
+    record = saved_by_key(page, "Space")
     assert record.event == "custom"
     assert optional_choices(record) == {
         "first_party": True,
@@ -306,15 +306,10 @@ def test_escape_rejects_all_and_keeps_focus(js_visitor):
     page.goto("/")
     expect(js_visitor.banner).to_be_visible()
 
-    with page.expect_response(is_post_to("/api/consent/")):
-        page.keyboard.press("Escape")
-
-    expect(page.locator("#consent-banner")).to_be_hidden()
     # Focus goes back to what had it before the banner took it (nothing here), else to <main>.
-    expect(page.locator("#main")).to_be_focused()
+    record = saved_by_key(page, "Escape")
     assert page.evaluate("() => document.activeElement && document.activeElement.id") == "main"
     expect(page.get_by_role("status")).to_have_text("Your cookie choices are saved.")
-    record = ConsentRecord.objects.get()
     assert record.event == "reject_all"
     assert record.surface == "banner"
     assert record.path == "/"

@@ -139,6 +139,14 @@ def evidence(state: Path) -> dict[str, str]:
     return {path.name: path.read_text() for path in folder.iterdir()}
 
 
+def assert_caught(url: str, state: Path, kept: str, *words: str) -> dict[str, str]:
+    """Check again: it fails saying `words`, keeps `kept` as the latest checkpoint and returns
+    the evidence it kept."""
+    assert_failed(check(url, state), *words)
+    assert (state / "latest").read_text() == kept
+    return evidence(state)
+
+
 # check: the log only grows ------------------------------------------------------------------
 
 
@@ -200,10 +208,10 @@ def test_a_fork_is_reported_with_both_signed_notes_kept(fake, tmp_path):
     kept = log.publish(leaves(10))
     assert check(url, tmp_path, "--key", log.key).returncode == 0
     forked = log.publish(leaves(10, salt="another history "))
-    result = check(url, tmp_path)
-    assert_failed(result, "FORK DETECTED", "two different trees of 10 entries")
-    assert evidence(tmp_path) == {"kept-10.note": kept, "served.note": forked}
-    assert (tmp_path / "latest").read_text() == kept
+    caught = assert_caught(
+        url, tmp_path, kept, "FORK DETECTED", "two different trees of 10 entries"
+    )
+    assert caught == {"kept-10.note": kept, "served.note": forked}
 
 
 def test_a_rollback_is_reported_with_both_signed_notes_kept(fake, tmp_path):
@@ -211,10 +219,10 @@ def test_a_rollback_is_reported_with_both_signed_notes_kept(fake, tmp_path):
     kept = log.publish(leaves(700))
     assert check(url, tmp_path, "--key", log.key).returncode == 0
     log.checkpoint = old = log.sign(600)  # genuinely signed, but an older, smaller tree
-    result = check(url, tmp_path)
-    assert_failed(result, "ROLLBACK DETECTED", "shrank from 700 entries (kept) to 600")
-    assert evidence(tmp_path) == {"kept-700.note": kept, "served.note": old}
-    assert (tmp_path / "latest").read_text() == kept
+    caught = assert_caught(
+        url, tmp_path, kept, "ROLLBACK DETECTED", "shrank from 700 entries (kept) to 600"
+    )
+    assert caught == {"kept-700.note": kept, "served.note": old}
 
 
 def test_a_rewritten_history_that_grew_is_caught_by_the_consistency_proof(fake, tmp_path):
@@ -224,10 +232,10 @@ def test_a_rewritten_history_that_grew_is_caught_by_the_consistency_proof(fake, 
     rewritten = leaves(400)
     rewritten[17] = merkle.leaf_hash(b"a record quietly changed")
     log.publish(rewritten)
-    result = check(url, tmp_path)
-    assert_failed(result, "HISTORY REWRITTEN", "does not extend the tree of 300")
-    assert evidence(tmp_path)["kept-300.note"] == kept
-    assert (tmp_path / "latest").read_text() == kept
+    caught = assert_caught(
+        url, tmp_path, kept, "HISTORY REWRITTEN", "does not extend the tree of 300"
+    )
+    assert caught["kept-300.note"] == kept
 
 
 def test_a_checkpoint_kept_elsewhere_seeds_a_check(fake, tmp_path):

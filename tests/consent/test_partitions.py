@@ -6,14 +6,10 @@ into the partitioned table with its records and their leaves intact."""
 from __future__ import annotations
 
 import io
-import os
-import subprocess
-import sys
 from datetime import timedelta
 
 import psycopg2
 import pytest
-from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
@@ -33,7 +29,8 @@ from consent.partitions import (
 from consent.roles import RUNTIME_ROLE
 from tests.consent.test_verify import verify
 from tests.factories import make_record
-from tests.test_migrations import BASE_DIR, empty_database  # noqa: F401  (a fixture)
+from tests.helpers import manage_on
+from tests.test_migrations import empty_database  # noqa: F401  (a fixture)
 
 pytestmark = pytest.mark.django_db
 
@@ -149,19 +146,9 @@ def test_migrating_a_database_with_records_into_partitions(empty_database):  # n
     """A database at 0010 with records a year old and more, all in the log, migrates to 0011:
     the same rows (IDs and transaction IDs too), each in its month's partition, the same
     leaves, verify_consents passing, and the next ID after the last."""
-    env = {key: value for key, value in os.environ.items() if key != "DATABASE_OWNER_URL"}
-    env.update(DATABASE_URL=empty_database, DJANGO_SETTINGS_MODULE=settings.SETTINGS_MODULE)
 
     def manage(*args: str) -> str:
-        result = subprocess.run(
-            [sys.executable, "manage.py", *args],
-            cwd=BASE_DIR,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
+        result = manage_on(empty_database, *args)
         assert result.returncode == 0, result.stdout + result.stderr
         return result.stdout
 

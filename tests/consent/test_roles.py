@@ -118,17 +118,22 @@ def runtime(runtime_login) -> Iterator[Any]:
         session.close()
 
 
-@pytest.mark.parametrize("table", EVIDENCE + ("consent_consentpurge",))
-def test_the_runtime_role_cannot_remove_or_change_records_or_the_log(runtime, table, figures):
-    refused = 0
-    for attempt in attempts(table):
+def refuse_all(runtime: Any, statements: list[str]) -> int:
+    """Run each statement in the runtime session, each refused for want of privilege or by the
+    append-only rules; return how many were."""
+    for statement in statements:
         with pytest.raises(psycopg2.Error) as raised:
-            runtime.execute(attempt)
+            runtime.execute(statement)
         runtime.connection.rollback()
         assert isinstance(raised.value, errors.InsufficientPrivilege | errors.RestrictViolation), (
-            f"{attempt}: {raised.value}"
+            f"{statement}: {raised.value}"
         )
-        refused += 1
+    return len(statements)
+
+
+@pytest.mark.parametrize("table", EVIDENCE + ("consent_consentpurge",))
+def test_the_runtime_role_cannot_remove_or_change_records_or_the_log(runtime, table, figures):
+    refused = refuse_all(runtime, attempts(table))
     runtime.execute(f"SELECT count(*) FROM {table}")  # it may still read
     figures("statements refused", refused)
 
@@ -193,15 +198,7 @@ INSERTED = (
 def test_the_runtime_role_can_do_nothing_to_a_partition(migrated_db, runtime, partition, figures):
     """It reads and appends through the partitioned table only; a partition is the owner's."""
     make_record()  # committed, for the statements to copy
-    refused = 0
-    for attempt in partition_attempts(partition):
-        with pytest.raises(psycopg2.Error) as raised:
-            runtime.execute(attempt)
-        runtime.connection.rollback()
-        assert isinstance(raised.value, errors.InsufficientPrivilege | errors.RestrictViolation), (
-            f"{attempt}: {raised.value}"
-        )
-        refused += 1
+    refused = refuse_all(runtime, partition_attempts(partition))
     # What the app does, it still may: append without naming the ID, and read.
     runtime.execute(
         f"INSERT INTO {RECORDS} ({INSERTED}) SELECT {INSERTED} FROM {RECORDS} LIMIT 1"

@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import psycopg2
 from django.db import connection
@@ -112,44 +113,46 @@ class LockWatch:
         return {port for _at, holders in self.samples for _pid, port in holders if port}
 
 
-def watch_lock(database_url: str, seconds: float, every: float = 0.002) -> LockWatch:
-    """Sample the lock's holders for `seconds`, on a connection of its own."""
-    samples = []
+@contextmanager
+def own_cursor(database_url: str) -> Iterator[Any]:
+    """Yield a cursor on a connection of its own, in autocommit, closed when the block ends."""
     db = psycopg2.connect(database_url)
     db.autocommit = True
     try:
         with db.cursor() as cursor:
-            deadline = time.monotonic() + seconds
-            while time.monotonic() < deadline:
-                cursor.execute(HOLDERS)
-                holders = []
-                for (pid,) in cursor.fetchall():
-                    cursor.execute(CLIENT_PORT, [pid])
-                    row = cursor.fetchone()
-                    holders.append((pid, row[0] if row else None))
-                samples.append((time.monotonic(), holders))
-                time.sleep(every)
+            yield cursor
     finally:
         db.close()
+
+
+def watch_lock(database_url: str, seconds: float, every: float = 0.002) -> LockWatch:
+    """Sample the lock's holders for `seconds`, on a connection of its own."""
+    samples = []
+    with own_cursor(database_url) as cursor:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            cursor.execute(HOLDERS)
+            holders = []
+            for (pid,) in cursor.fetchall():
+                cursor.execute(CLIENT_PORT, [pid])
+                row = cursor.fetchone()
+                holders.append((pid, row[0] if row else None))
+            samples.append((time.monotonic(), holders))
+            time.sleep(every)
     return LockWatch(samples)
 
 
 def wait_for_holder(database_url: str, ports: set[int], seconds: float) -> bool:
     """Return as soon as a connection from one of these client ports holds the integrator's
     lock (True), or False after `seconds`."""
-    db = psycopg2.connect(database_url)
-    db.autocommit = True
-    try:
-        with db.cursor() as cursor:
-            deadline = time.monotonic() + seconds
-            while time.monotonic() < deadline:
-                cursor.execute(
-                    f"SELECT a.client_port FROM ({HOLDERS}) h JOIN pg_stat_activity a USING (pid)"
-                )
-                if {port for (port,) in cursor.fetchall()} & ports:
-                    return True
-    finally:
-        db.close()
+    with own_cursor(database_url) as cursor:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            cursor.execute(
+                f"SELECT a.client_port FROM ({HOLDERS}) h JOIN pg_stat_activity a USING (pid)"
+            )
+            if {port for (port,) in cursor.fetchall()} & ports:
+                return True
     return False
 
 
