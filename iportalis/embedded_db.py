@@ -68,11 +68,6 @@ def embedded_database(pgdata: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     return {**admin, "USER": RUNTIME}, {**admin, "USER": OWNER}
 
 
-def stop_embedded_database(pgdata: Path) -> None:
-    """Stop the server now if this process is the last one using it."""
-    get_server(pgdata).cleanup()
-
-
 def _exit_cleanly_on_signals() -> None:
     # The server is stopped from an atexit hook, which the default action of SIGTERM and SIGHUP
     # skips; treating them as Ctrl-C runs it when pytest or a management command is killed, or

@@ -8,7 +8,8 @@ import psycopg2
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from iportalis.embedded_db import embedded_database, stop_embedded_database
+# get_server as iportalis.embedded_db imports it, without its warning at import
+from iportalis.embedded_db import embedded_database, get_server
 from iportalis.env import cache_from_url, database_from_url, replica_from_url
 from tests.helpers import PRODUCTION_ENV, manage
 
@@ -122,7 +123,8 @@ def test_embedded_database_starts_a_private_server_with_the_project_database(tmp
         assert (pgdata / "PG_VERSION").exists()
         assert embedded_database(pgdata) == (runtime, owner)  # reused, not started twice
     finally:
-        stop_embedded_database(pgdata)
+        # Stop the server now if this process is the last one using it, as an exit would.
+        get_server(pgdata).cleanup()
 
 
 def test_embedded_database_survives_a_process_killed_while_writing_its_list(tmp_path):
