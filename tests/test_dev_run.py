@@ -18,7 +18,7 @@ from pathlib import Path
 import psutil
 
 REPO = Path(__file__).resolve().parent.parent
-PROJECT = ["iportalis", "policy", "consent", "staff", "ops", "templates", "static", "locale"]
+PROJECT = ["iportalis", "common", "policy", "consent", "staff", "ops", "templates", "static", "locale"]
 START_SECONDS = 120  # initdb on a loaded machine
 STOP_SECONDS = 30
 
