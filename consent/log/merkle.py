@@ -8,7 +8,7 @@ wide, `lo` a multiple of that width): from tiles in the database, or from a list
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 HASH_SIZE = 32
 EMPTY_ROOT = hashlib.sha256(b"").digest()  # RFC 9162 §2.1.1: the hash of an empty tree
@@ -109,20 +109,9 @@ def verify_inclusion(
     """Check an inclusion proof as RFC 9162 §2.1.3.2 says; raise ProofError if it fails."""
     if not 0 <= index < size:
         raise ProofError(f"leaf {index} is not in a tree of {size}")
-    fn, sn, r = index, size - 1, leaf
-    for p in proof:
-        if sn == 0:
-            raise ProofError("the proof is longer than the tree is deep")
-        if fn & 1 or fn == sn:
-            r = node_hash(p, r)
-            if not fn & 1:
-                while fn and not fn & 1:
-                    fn, sn = fn >> 1, sn >> 1
-        else:
-            r = node_hash(r, p)
-        fn, sn = fn >> 1, sn >> 1
-    if sn != 0:
-        raise ProofError("the proof is shorter than the tree is deep")
+    r = leaf
+    for p, left in _path(index, size - 1, proof, "the tree is"):
+        r = node_hash(p, r) if left else node_hash(r, p)
     if r != expected_root:
         raise ProofError("the proof leads to another root")
 
@@ -148,23 +137,33 @@ def verify_consistency(
     while fn & 1:
         fn, sn = fn >> 1, sn >> 1
     fr = sr = path[0]
-    for c in path[1:]:
-        if sn == 0:
-            raise ProofError("the proof is longer than the trees are deep")
-        if fn & 1 or fn == sn:
+    for c, left in _path(fn, sn, path[1:], "the trees are"):
+        if left:
             fr, sr = node_hash(c, fr), node_hash(c, sr)
-            if not fn & 1:
-                while fn and not fn & 1:
-                    fn, sn = fn >> 1, sn >> 1
         else:
             sr = node_hash(sr, c)
-        fn, sn = fn >> 1, sn >> 1
-    if sn != 0:
-        raise ProofError("the proof is shorter than the trees are deep")
     if fr != old_root:
         raise ProofError("the proof does not lead to the old root")
     if sr != new_root:
         raise ProofError("the proof does not lead to the new root")
+
+
+def _path(fn: int, sn: int, path: Sequence[bytes], trees: str) -> Iterator[tuple[bytes, bool]]:
+    """Walk a proof's path up the tree as RFC 9162 §2.1.3.2 and §2.1.4.2 both do, from node
+    `fn` of a tree whose last node is `sn`: yield each hash, and whether it is the left child
+    (else the right) of the next node up. Raise ProofError if the path is not as long as `trees`
+    deep."""
+    for c in path:
+        if sn == 0:
+            raise ProofError(f"the proof is longer than {trees} deep")
+        left = bool(fn & 1) or fn == sn
+        yield c, left
+        if left:
+            while fn and not fn & 1:
+                fn, sn = fn >> 1, sn >> 1
+        fn, sn = fn >> 1, sn >> 1
+    if sn != 0:
+        raise ProofError(f"the proof is shorter than {trees} deep")
 
 
 def in_memory(leaves: Sequence[bytes]) -> HashAt:
