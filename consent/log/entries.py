@@ -168,9 +168,11 @@ def _boolean_text(value: Any) -> bool:
 
 
 def _sql_object(pairs: list[tuple[str, str]]) -> str:
-    """Return SQL concatenating a JSON object from (key, SQL of its JSON value), keys sorted."""
+    """Return SQL concatenating a JSON object from (key, SQL of its JSON value), its keys sorted
+    as RFC 8785 sorts them (the keys are ASCII)."""
     parts = [
-        f"""'{"{" if n == 0 else ","}"{key}":' || {value}""" for n, (key, value) in enumerate(pairs)
+        f"""'{"{" if n == 0 else ","}"{key}":' || {value}"""
+        for n, (key, value) in enumerate(sorted(pairs))
     ]
     return "(" + " || ".join(parts) + " || '}')"
 
@@ -188,27 +190,26 @@ def _time(column: str) -> str:
 
 
 # Over consent_consentrecord r joined to policy_policyversion p.
+_RECORD_TEXTS = [
+    "consent_id",
+    "event",
+    "ip_hmac",
+    "language",
+    "path",
+    "policy_sha256",
+    "surface",
+    "user_agent",
+]
+_RECORD_BOOLEANS = ["first_party", "gpc", "necessary", "persistent", "session", "third_party"]
 RECORD_SQL = _sql_object(
     [
-        ("consent_id", _text("r.consent_id")),
+        *((column, _text(f"r.{column}")) for column in _RECORD_TEXTS),
+        *((column, _boolean(f"r.{column}")) for column in _RECORD_BOOLEANS),
         ("created_at", _time("r.created_at")),
-        ("event", _text("r.event")),
-        ("first_party", _boolean("r.first_party")),
-        ("gpc", _boolean("r.gpc")),
         ("id", "r.id::text"),
-        ("ip_hmac", _text("r.ip_hmac")),
-        ("language", _text("r.language")),
-        ("necessary", _boolean("r.necessary")),
-        ("path", _text("r.path")),
-        ("persistent", _boolean("r.persistent")),
         ("policy_language", _text("p.language")),
-        ("policy_sha256", _text("r.policy_sha256")),
         ("policy_version", "p.number::text"),
-        ("session", _boolean("r.session")),
-        ("surface", _text("r.surface")),
-        ("third_party", _boolean("r.third_party")),
         ("type", f"'\"{RECORD}\"'"),
-        ("user_agent", _text("r.user_agent")),
     ]
 )
 # Over consent_consentpurge g.
