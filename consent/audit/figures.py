@@ -7,12 +7,14 @@ Both are one GROUP BY each in PostgreSQL, so the page stays fast over millions o
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from django.db import DEFAULT_DB_ALIAS
 from django.db.models import Count, DateField, Q
 from django.db.models.functions import Trunc
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from policy.models import PolicyVersion
@@ -48,6 +50,9 @@ class VersionRates:
 
     def rate(self, slug: str) -> float:
         return self.allowed[slug] / self.total if self.total else 0.0
+
+    def percent(self, slug: str) -> str:
+        return f"{self.rate(slug):.1%}"
 
 
 def period_kind(start: datetime.date, end: datetime.date) -> str:
@@ -129,6 +134,19 @@ def opt_in_rates(
     return sorted(rates, key=lambda r: (r.version.language, r.version.number or 0))
 
 
-def table_rows(periods: Sequence[Period]) -> Iterator[tuple[datetime.date, list[int], int]]:
-    for period in periods:
-        yield period.start, [period.count(e) for e in Event], period.total
+class Table(NamedTuple):
+    """A chart's numbers for the table under it: column headings, then rows of a heading cell
+    and data cells."""
+
+    head: Sequence[str]
+    rows: Sequence[tuple[str, Sequence[object]]]
+
+
+def decisions_table(periods: Sequence[Period], kind: str) -> Table:
+    head = [capfirst(period_name(kind)), *(str(Event(e).label) for e in Event), str(_("Total"))]
+    return Table(head, [(p.start.isoformat(), [*map(p.count, Event), p.total]) for p in periods])
+
+
+def rates_table(rates: Sequence[VersionRates], categories: Sequence[str]) -> Table:
+    head = [str(_("Policy version")), str(_("Decisions")), *categories]
+    return Table(head, [(str(r.version), [r.total, *map(r.percent, OPTIONAL)]) for r in rates])

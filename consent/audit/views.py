@@ -18,14 +18,11 @@ from django.views.decorators.http import require_GET
 from ..categories import OPTIONAL
 from ..log import store
 from ..log.models import LogCheckpoint
-from ..models import ConsentRecord
 from . import charts, figures
 from .export import proof_response, records, streaming_response
 from .forms import ExportForm, ExportProofForm, StatisticsForm, VerifyForm, error_text
 from .replica import read_database
 from .verification import largest_kept, verify_log
-
-Event = ConsentRecord.Event
 
 
 @staff_member_required
@@ -118,14 +115,11 @@ def statistics_view(request: HttpRequest) -> HttpResponse:
     periods = figures.decisions(start, end, kind, using)
     rates = figures.opt_in_rates(start, end, using)
     context |= {
-        "start": start,
-        "end": end,
-        "period": figures.period_name(kind),
-        "events": [Event(e).label for e in Event],
-        "categories": [charts.CATEGORY_NAMES[s] for s in OPTIONAL],
         "decisions_chart": charts.decisions_chart(periods, kind, start, end),
-        "decision_rows": list(figures.table_rows(periods)),
+        "decisions_table": figures.decisions_table(periods, kind),
         "rates_chart": charts.rates_chart(rates),
-        "rate_rows": [(r, [f"{r.rate(s):.1%}" for s in OPTIONAL]) for r in rates],
+        "rates_table": figures.rates_table(
+            rates, [str(charts.CATEGORY_NAMES[s]) for s in OPTIONAL]
+        ),
     }
     return render(request, "consent/statistics.html", context)

@@ -347,7 +347,7 @@ def primary_export(fmt: str, checkpoint: LogCheckpoint, highest_id: int) -> byte
 
 
 def totals(response: Any) -> int:
-    return sum(total for _day, _counts, total in response.context["decision_rows"])
+    return sum(cells[-1] for _day, cells in response.context["decisions_table"].rows)
 
 
 @WITH_REPLICA

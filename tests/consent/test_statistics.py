@@ -94,19 +94,20 @@ def test_without_dates_it_shows_the_last_30_days(auditor_client):
 
 
 @pytest.mark.parametrize(
-    ("start", "end", "heading"),
+    ("start", "end", "heading", "rows"),
     [
-        ("2026-01-01", "2026-03-31", "day"),
-        ("2025-01-01", "2026-06-30", "week"),
-        ("2020-01-01", "2026-12-31", "month"),
+        ("2026-01-01", "2026-03-31", "day", 90),
+        ("2025-01-01", "2026-06-30", "week", 79),  # from Monday 30 December 2024
+        ("2020-01-01", "2026-12-31", "month", 84),
     ],
 )
-def test_long_ranges_are_counted_per_week_or_month(auditor_client, start, end, heading):
+def test_long_ranges_are_counted_per_week_or_month(auditor_client, start, end, heading, rows):
     record_on(D1)
 
     page = auditor_client.get(URL, {"start": start, "end": end}).content.decode()
 
     assert f"Consent decisions per {heading}" in page
+    assert page.count('<th scope="row">') == rows + 1  # and one a policy version
 
 
 @pytest.mark.parametrize(
