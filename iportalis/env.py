@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, overload
+from typing import Any, TypeVar
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -13,28 +13,23 @@ CONNECT_TIMEOUT = 5  # seconds
 
 TRUE_VALUES = {"1", "true", "yes", "on"}
 FALSE_VALUES = {"0", "false", "no", "off", ""}
+D = TypeVar("D")  # a default of any type, None included
 
 
-@overload
-def env_bool(name: str, default: bool) -> bool: ...
-@overload
-def env_bool(name: str, default: None) -> bool | None: ...
-def env_bool(name: str, default: bool | None) -> bool | None:
+def env_bool(name: str, default: D) -> bool | D:
+    """The boolean in the environment variable `name` (1/0, true/false, yes/no, on/off), or
+    `default` if it is unset."""
     value = os.environ.get(name)
     if value is None:
         return default
-    if value.strip().lower() in TRUE_VALUES:
-        return True
-    if value.strip().lower() in FALSE_VALUES:
-        return False
-    raise ImproperlyConfigured(f"{name} must be a boolean (1/0, true/false), not {value!r}.")
+    word = value.strip().lower()
+    if word not in TRUE_VALUES | FALSE_VALUES:
+        raise ImproperlyConfigured(f"{name} must be a boolean (1/0, true/false), not {value!r}.")
+    return word in TRUE_VALUES
 
 
-@overload
-def env_int(name: str, default: int) -> int: ...
-@overload
-def env_int(name: str, default: None) -> int | None: ...
-def env_int(name: str, default: int | None) -> int | None:
+def env_int(name: str, default: D) -> int | D:
+    """The whole number in the environment variable `name`, or `default` if it is unset."""
     value = os.environ.get(name)
     if value is None:
         return default
@@ -44,11 +39,7 @@ def env_int(name: str, default: int | None) -> int | None:
         raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}.") from None
 
 
-@overload
-def env_list(name: str, default: list[str]) -> list[str]: ...
-@overload
-def env_list(name: str, default: None) -> list[str] | None: ...
-def env_list(name: str, default: list[str] | None) -> list[str] | None:
+def env_list(name: str, default: D) -> list[str] | D:
     """Return a comma-separated variable as a list, ignoring blanks."""
     value = os.environ.get(name)
     if value is None:
