@@ -227,7 +227,6 @@ def register_their_cookie() -> None:
     from cookie_consent.conf import settings as their_settings
     from cookie_consent.models import CookieGroup
 
-    from consent.enforcement.registry import REGISTRY
     from consent.models import RegisteredCookie
 
     RegisteredCookie.objects.get_or_create(
@@ -236,7 +235,6 @@ def register_their_cookie() -> None:
         cookiegroup=CookieGroup.objects.get(varname="necessary"),
         defaults={"description": "django-cookie-consent's choices", "duration": "1 year"},
     )
-    REGISTRY.clear_local()
 
 
 def grow_registry(size: int = REGISTRY_SIZE) -> None:
@@ -245,7 +243,6 @@ def grow_registry(size: int = REGISTRY_SIZE) -> None:
     from cookie_consent.models import Cookie, CookieGroup
 
     from consent.categories import PARTIES
-    from consent.enforcement.registry import REGISTRY
     from consent.models import RegisteredCookie
 
     groups = [CookieGroup.objects.get(varname=slug) for slug in PARTIES]
@@ -265,17 +262,14 @@ def grow_registry(size: int = REGISTRY_SIZE) -> None:
             cookies.append(name)
             patterns += pattern
         vendor += 1
-    REGISTRY.clear_local()
 
 
 def shrink_registry() -> None:
     """Remove what grow_registry added (an earlier run's), so the first scenarios see the seed."""
-    from consent.enforcement.registry import REGISTRY
     from consent.models import RegisteredCookie
 
     for cookie in RegisteredCookie.objects.filter(name__startswith=VENDOR):
         cookie.delete()  # one by one: django-cookie-consent clears its cache on each delete
-    REGISTRY.clear_local()
 
 
 def refused_vendor_cookies(count: int) -> tuple[list[str], list[str]]:

@@ -88,11 +88,8 @@ class Snapshot(Generic[T]):
         """Make every process reload: now, and again when the surrounding transaction commits
         (a process that reloaded in between would otherwise keep what the commit replaced)."""
         self._bump()
-        transaction.on_commit(self._bump)
-
-    def clear_local(self) -> None:
-        """Drop this process's copy, and no other's: its next read loads from the database."""
-        self._entry = None
+        if transaction.get_connection().in_atomic_block:  # asks nothing of the database
+            transaction.on_commit(self._bump)
 
     def _bump(self) -> None:
         self._entry = None

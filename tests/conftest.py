@@ -137,8 +137,8 @@ def fresh_cache():
     from policy.models import PUBLISHED
 
     cache.clear()
-    sightings.forget()
-    REGISTRY.clear_local()
-    PUBLISHED.clear_local()
+    sightings.take()
+    REGISTRY.forget()
+    PUBLISHED.forget()
     yield
     cache.clear()

@@ -69,19 +69,19 @@ class Sightings:
                 ):
                     self._seen[name] = Sighting(now, now, 1, storable(path[:MAX_PATH_LENGTH]))
 
-    def forget(self) -> None:
-        with self._lock:
-            self._seen = {}
-            self._flushed_at = time.monotonic()
-
     def flush_due(self) -> bool:
         return bool(self._seen) and time.monotonic() - self._flushed_at >= FLUSH_SECONDS
 
-    def flush(self) -> None:
-        """Add the counts gathered since the last flush to the UnknownCookie table."""
+    def take(self) -> dict[str, Sighting]:
+        """Return the sightings gathered since the last flush, and start gathering afresh."""
         with self._lock:
             seen, self._seen = self._seen, {}
             self._flushed_at = time.monotonic()
+        return seen
+
+    def flush(self) -> None:
+        """Add the counts gathered since the last flush to the UnknownCookie table."""
+        seen = self.take()
         if not seen:
             return
         try:
