@@ -46,12 +46,12 @@ class ConsentCSPMiddleware(CSPMiddleware):
         self, request: HttpRequest, response: HttpResponseBase, report_only: bool = False
     ) -> PolicyParts:
         parts = super().get_policy_parts(request, response, report_only)
+        name = "CONTENT_SECURITY_POLICY_REPORT_ONLY" if report_only else "CONTENT_SECURITY_POLICY"
+        policy = getattr(settings, name, None)
+        if not policy and parts.config is None:
+            return parts  # django-csp sends no header of this kind: nothing to widen
         hosts = consented_hosts(request, response)
         if hosts:
-            if report_only:
-                policy = getattr(settings, "CONTENT_SECURITY_POLICY_REPORT_ONLY", None)
-            else:
-                policy = getattr(settings, "CONTENT_SECURITY_POLICY", None)
             configured = tuple((policy or {}).get("DIRECTIVES", {}))
             parts.update = with_hosts(parts.update, hosts, configured)
         return parts

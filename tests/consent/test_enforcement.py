@@ -323,6 +323,21 @@ def test_without_consented_hosts_a_views_csp_update_is_left_alone(serve):
     assert directives["default-src"] == ["'self'"]
 
 
+def test_a_report_only_policy_lets_in_the_consented_hosts_too(serve, settings):
+    assert "Content-Security-Policy-Report-Only" not in serve(lambda r: HttpResponse()).response
+
+    settings.CONTENT_SECURITY_POLICY_REPORT_ONLY = {
+        "DIRECTIVES": {"default-src": ["'self'"], "script-src": ["'self'"]}
+    }
+    served = serve(lambda r: HttpResponse(), consented=("third-party", "session"))
+
+    header = served.response.headers["Content-Security-Policy-Report-Only"]
+    directives = {d.split()[0]: d.split()[1:] for d in header.split("; ")}
+    assert "js.hs-scripts.com" in directives["default-src"]
+    assert "js.hs-scripts.com" in directives["script-src"]
+    assert "js.hs-scripts.com" in policy(served)["default-src"]
+
+
 def test_an_exempt_view_gets_the_strict_policy(serve):
     served = serve(lambda r: HttpResponse(), consented=ALL, exempt=True)
 
