@@ -15,7 +15,7 @@ import signal
 import threading
 import warnings
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -167,15 +167,21 @@ def hand_over(admin: dict[str, Any]) -> None:
         )
 
 
-@contextmanager
-def _connected(config: dict[str, Any], dbname: str = "postgres") -> Iterator[Any]:
-    connection = psycopg2.connect(
+def _connected(config: dict[str, Any], dbname: str = "postgres") -> AbstractContextManager[Any]:
+    return autocommit_cursor(
         dbname=dbname,
         user=config.get("USER") or None,
         password=config.get("PASSWORD") or None,
         host=config.get("HOST") or None,
         port=config.get("PORT") or None,
     )
+
+
+@contextmanager
+def autocommit_cursor(dsn: str = "", **params: Any) -> Iterator[Any]:
+    """Yield a cursor on a connection of its own (a libpq URL or keywords), in autocommit,
+    closed when the block ends."""
+    connection = psycopg2.connect(dsn, **params)
     connection.autocommit = True
     try:
         with connection.cursor() as cursor:

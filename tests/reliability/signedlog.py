@@ -14,12 +14,12 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
 
 import psycopg2
 from django.db import connection
 
 from consent.log.integration import LOCK
+from iportalis.embedded_db import autocommit_cursor
 
 from .servers import manage
 
@@ -113,22 +113,10 @@ class LockWatch:
         return {port for _at, holders in self.samples for _pid, port in holders if port}
 
 
-@contextmanager
-def own_cursor(database_url: str) -> Iterator[Any]:
-    """Yield a cursor on a connection of its own, in autocommit, closed when the block ends."""
-    db = psycopg2.connect(database_url)
-    db.autocommit = True
-    try:
-        with db.cursor() as cursor:
-            yield cursor
-    finally:
-        db.close()
-
-
 def watch_lock(database_url: str, seconds: float, every: float = 0.002) -> LockWatch:
     """Sample the lock's holders for `seconds`, on a connection of its own."""
     samples = []
-    with own_cursor(database_url) as cursor:
+    with autocommit_cursor(database_url) as cursor:
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             cursor.execute(HOLDERS)
@@ -145,7 +133,7 @@ def watch_lock(database_url: str, seconds: float, every: float = 0.002) -> LockW
 def wait_for_holder(database_url: str, ports: set[int], seconds: float) -> bool:
     """Return as soon as a connection from one of these client ports holds the integrator's
     lock (True), or False after `seconds`."""
-    with own_cursor(database_url) as cursor:
+    with autocommit_cursor(database_url) as cursor:
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             cursor.execute(
