@@ -76,7 +76,7 @@ BAD = Run(float("inf"), float("inf"))  # a task that did not run meets no goal
 
 
 def decisions(count: int, versions: list[Any]) -> Iterator[list[Any]]:
-    """Yield `count` decisions, oldest first, over the last two years, as RECORD_COLUMNS
+    """Yield `count` decisions, oldest first, over the last two years, as record_columns()
     values: a quarter from returning visitors, the policy changing at 60%.
     """
     from consent.sanitise import ip_hmac, shorten_user_agent
@@ -122,24 +122,17 @@ def decisions(count: int, versions: list[Any]) -> Iterator[list[Any]]:
         ]
 
 
-RECORD_COLUMNS = (
-    "consent_id",
-    "created_at",
-    "event",
-    "surface",
-    "necessary",
-    "first_party",
-    "third_party",
-    "session",
-    "persistent",
-    "gpc",
-    "policy_version_id",
-    "policy_sha256",
-    "language",
-    "path",
-    "ip_hmac",
-    "user_agent",
-)
+def record_columns() -> tuple[str, ...]:
+    """The columns of the records `decisions` yields, in its order."""
+    from consent.categories import CATEGORIES, field_of
+
+    return (
+        *("consent_id", "created_at", "event", "surface"),
+        *(field_of(slug) for slug in CATEGORIES),
+        *("gpc", "policy_version_id", "policy_sha256", "language", "path", "ip_hmac", "user_agent"),
+    )
+
+
 LOG_TABLES = ("consent_cosignature", "consent_logcheckpoint", "consent_logtile", "consent_logleaf")
 
 
@@ -175,7 +168,7 @@ def load_records(count: int) -> None:
         draft.publish()
         versions.append(draft)
     table = ConsentRecord._meta.db_table
-    copy = f"COPY {table} ({', '.join(RECORD_COLUMNS)}) FROM STDIN WITH (FORMAT csv)"
+    copy = f"COPY {table} ({', '.join(record_columns())}) FROM STDIN WITH (FORMAT csv)"
     empty_log(records=True)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")

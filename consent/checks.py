@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.core.checks import CheckMessage, Error, Warning, register
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.db import DEFAULT_DB_ALIAS
 
 from common.databases import REPLICA
@@ -71,7 +71,7 @@ def check_settings(**kwargs: Any) -> list[CheckMessage]:
     return errors
 
 
-@register()
+@register(Tags.security)  # without it, or out of order, cookies go out that nobody allowed
 def check_middleware(**kwargs: Any) -> list[CheckMessage]:
     middleware = list(settings.MIDDLEWARE)
     if MIDDLEWARE not in middleware:

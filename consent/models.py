@@ -155,9 +155,9 @@ class UnknownCookie(models.Model):
     example_path = models.CharField(_("example path"), max_length=500, blank=True)
 
     class Meta:
+        ordering = ["-last_seen"]
         verbose_name = _("unknown cookie")
         verbose_name_plural = _("unknown cookies")
-        ordering = ["-last_seen"]
 
     def __str__(self) -> str:
         return self.name

@@ -115,6 +115,21 @@ def leaves_site(location: str) -> bool:
     return parts.scheme not in ("http", "https") or parts.netloc != HOST
 
 
+EDITS = ("truncate", "replace", "insert", "append")
+
+
+def edited(valid: str, cut: int, replacement: str, kind: str) -> str:
+    """`valid` cut short at `cut` (modulo its length), or with `replacement` in place of, before
+    or after it (an edit of EDITS)."""
+    at = cut % len(valid)
+    return {
+        "truncate": valid[:at],
+        "replace": valid[:at] + replacement + valid[at + 1 :],
+        "insert": valid[:at] + replacement + valid[at:],
+        "append": valid + replacement,
+    }[kind]
+
+
 def raw(data: bytes) -> str:
     """Return the WSGI value of a header that carried these bytes: one character per byte."""
     return data.decode("latin-1")

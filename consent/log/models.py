@@ -42,10 +42,10 @@ class LogTile(models.Model):
     root = models.BinaryField(_("root"))
 
     class Meta:
-        verbose_name = _("log tile")
         constraints = [
             models.UniqueConstraint(fields=["level", "index"], name="consent_logtile_level_index"),
         ]
+        verbose_name = _("log tile")
 
     def __str__(self) -> str:
         return f"tile {self.level}/{self.index}"
@@ -92,8 +92,8 @@ class Witness(models.Model):
 
     class Meta:
         verbose_name = _("witness")
-        verbose_name_plural = _("witnesses")
         ordering = ["name"]
+        verbose_name_plural = _("witnesses")
 
     def __str__(self) -> str:
         return self.name

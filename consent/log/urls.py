@@ -2,13 +2,12 @@
 
 from django.urls import path
 
-from . import views
-
-app_name = "consent_log"
+from .views import checkpoint, cosignature, key, tile
 
 urlpatterns = [
-    path("checkpoint", views.checkpoint, name="checkpoint"),
-    path("tile/<path:path>", views.tile, name="tile"),
-    path("key", views.key, name="key"),
-    path("cosignature", views.cosignature, name="cosignature"),
+    path("checkpoint", checkpoint, name="checkpoint"),
+    path("tile/<path:path>", tile, name="tile"),
+    path("key", key, name="key"),
+    path("cosignature", cosignature, name="cosignature"),
 ]
+app_name = "consent_log"

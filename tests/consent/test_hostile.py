@@ -41,7 +41,7 @@ from consent.log.models import Cosignature, LogCheckpoint, LogLeaf, LogTile, Wit
 from consent.models import ConsentRecord, UnknownCookie
 from policy.models import PolicyVersion
 from tests.factories import make_consent_cookie, make_record
-from tests.hostile import COOKIE, FORM, HOST, INJECTED_COOKIE, Probe, raw
+from tests.hostile import COOKIE, EDITS, FORM, HOST, INJECTED_COOKIE, Probe, edited, raw
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_rate_limit")]
 
@@ -199,18 +199,12 @@ def test_fuzzed_consent_cookies_are_ignored(probe, value, page):
 @given(
     cut=st.integers(min_value=0, max_value=200),
     replacement=st.sampled_from(sorted(ALNUM | set("-_:.=+/~!"))),
-    kind=st.sampled_from(["truncate", "replace", "insert", "append"]),
+    kind=st.sampled_from(EDITS),
     page=st.sampled_from(PAGES),
 )
 def test_a_valid_consent_cookie_changed_anywhere_is_ignored(probe, cut, replacement, kind, page):
     valid = make_consent_cookie(*OPTIONAL)
-    at = cut % len(valid)
-    value = {
-        "truncate": valid[:at],
-        "replace": valid[:at] + replacement + valid[at + 1 :],
-        "insert": valid[:at] + replacement + valid[at:],
-        "append": valid + replacement,
-    }[kind]
+    value = edited(valid, cut, replacement, kind)
     assume(value != valid)
     assert_ignored(page, probe.get(page, HTTP_COOKIE=cookie_header(value)))
 
@@ -1322,19 +1316,13 @@ def test_the_cosignature_endpoint_wants_text(probe, log):
 @given(
     cut=st.integers(min_value=0, max_value=1000),
     replacement=st.characters(codec="utf-8"),
-    kind=st.sampled_from(["truncate", "replace", "insert", "append"]),
+    kind=st.sampled_from(EDITS),
 )
 def test_a_cosigned_note_changed_anywhere_is_refused(probe, log, cut, replacement, kind):
     """Base64 ignores the unused low bits of its last character, so a change there still
     decodes to the very same signature: that one is the cosignature itself, and may be kept."""
     valid = log.cosigned(log.witness)
-    at = cut % len(valid)
-    changed = {
-        "truncate": valid[:at],
-        "replace": valid[:at] + replacement + valid[at + 1 :],
-        "insert": valid[:at] + replacement + valid[at:],
-        "append": valid + replacement,
-    }[kind]
+    changed = edited(valid, cut, replacement, kind)
     assume(changed != valid)
     before = log_rows()
     response = probe.send("POST", COSIGN, changed.encode(), "text/plain")

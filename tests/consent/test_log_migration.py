@@ -9,11 +9,11 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
+from consent.categories import all_refused
 from consent.log.models import LogLeaf
-from consent.models import ConsentRecord
 from consent.roles import as_owner
 from policy.models import PolicyVersion
-from tests.factories import integrate_committed
+from tests.factories import integrate_committed, make_record
 
 BEFORE = [("consent", "0007_auditors_view_checkpoints")]
 
@@ -63,22 +63,7 @@ def test_records_written_before_the_log_go_in_first_in_id_order(at_0007):
     executor = MigrationExecutor(connection)
     executor.migrate(executor.loader.graph.leaf_nodes())
 
-    new = ConsentRecord.objects.create(
-        created_at=timezone.now(),
-        event="reject_all",
-        surface="banner",
-        first_party=False,
-        third_party=False,
-        session=False,
-        persistent=False,
-        gpc=False,
-        policy_version=policy,
-        policy_sha256=policy.content_sha256,
-        language="en",
-        path="/",
-        ip_hmac="0" * 64,
-        user_agent="new",
-    )
+    new = make_record(event="reject_all", choices=all_refused(), user_agent="new")
     integrate_committed()
 
     logged = list(

@@ -14,11 +14,8 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument(
-            "--origin",
-            required=True,
-            help="The log's name, a schema-less URL such as www.iportalis.com/consent-log.",
-        )
+        origin = "The log's name, a schema-less URL such as www.iportalis.com/consent-log."
+        parser.add_argument("--origin", required=True, help=origin)
 
     def handle(self, *args: Any, origin: str, **options: Any) -> None:
         try:

@@ -57,7 +57,7 @@ class Command(BaseCommand):
                 raise CommandError(f"Cannot write {error.filename}: {error}") from None
             if not options["output"]:
                 # Straight to the bytes under sys.stdout; a text stream without them gets text.
-                target = getattr(self.stdout, "buffer", None) or _TextTarget(self.stdout)
+                target = getattr(self.stdout, "buffer", None) or _Unended(self.stdout)
             if self.stderr.isatty():
                 # Bytes written, not rows: the total would cost a COUNT(*) of its own, and
                 # the bytes need no assumption about how COPY hands its rows over.
@@ -67,7 +67,7 @@ class Command(BaseCommand):
                         unit="B",
                         unit_scale=True,
                         unit_divisor=1024,
-                        file=_Terminal(self.stderr),
+                        file=_Unended(self.stderr),
                     )
                 )
                 target = _Progressing(target, bar)
@@ -106,25 +106,17 @@ class _Progressing:
         self._target.flush()
 
 
-class _Terminal:
-    """The command's stderr as tqdm writes to it: as it is, with no line ending added."""
+class _Unended:
+    """An OutputWrapper written to as a file is: with no line ending or style added, bytes
+    decoded (tqdm writes text to stderr; the export writes bytes, which a test's StringIO
+    stdout takes only as text)."""
 
     def __init__(self, stream: OutputWrapper) -> None:
         self._stream = stream
 
-    def write(self, text: str) -> None:
+    def write(self, data: str | bytes) -> None:
+        text = data.decode() if isinstance(data, bytes) else data
         self._stream.write(text, style_func=str, ending="")
-
-    def flush(self) -> None:
-        self._stream.flush()
-
-
-class _TextTarget:
-    def __init__(self, stream: Any) -> None:
-        self._stream = stream
-
-    def write(self, data: bytes) -> None:
-        self._stream.write(data.decode(), ending="")
 
     def flush(self) -> None:
         self._stream.flush()
