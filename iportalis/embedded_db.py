@@ -33,6 +33,7 @@ DATABASE_NAME = "iportalis"
 OWNER = "iportalis_owner"
 RUNTIME = "iportalis"
 RUNTIME_GROUP = "iportalis_runtime"  # consent.roles.RUNTIME_ROLE
+DYING_SECONDS = 5  # how long a leaving process waits for the children it killed to die
 
 
 def embedded_database(pgdata: Path) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -85,11 +86,14 @@ def _forget_dead_processes(pgdata: Path, *, leaving: bool) -> None:
     # when the last of them exits. A process killed outright (runserver kills its reloaded child
     # that way on SIGTERM, and on Ctrl-C or SIGHUP when it takes over a quarter of a second to
     # exit) never takes itself off the list, which would keep the server running. Such a child
-    # is a zombie until the reloader, exiting itself, is gone: it counts as dead. One killed
-    # while rewriting the list leaves it empty, which the package cannot read, so that no
+    # counts as dead once it has died, even as a zombie the reloader has not reaped; the
+    # reloader, leaving, first waits for it to finish dying (_wait_for_killed_children). One
+    # killed while rewriting the list leaves it empty, which the package cannot read, so that no
     # `./dev run` would start again. Who else was on an unreadable list is lost: keep this
     # process alone on it (if it is leaving, so that the last one out still stops the server).
     pids_file = pgdata / ".handle_pids.json"
+    if leaving:
+        _wait_for_killed_children(pids_file)
     with PostgresServer._lock:
         if not pids_file.exists():
             return
@@ -101,6 +105,23 @@ def _forget_dead_processes(pgdata: Path, *, leaving: bool) -> None:
         alive = [pid for pid in pids if _alive(pid)]
         if alive != pids:
             pids_file.write_text(json.dumps(alive))
+
+
+def _wait_for_killed_children(pids_file: Path) -> None:
+    # On Ctrl-C or SIGHUP runserver's reloader kills its child and goes on exiting without
+    # waiting for it: subprocess.run kills the child on KeyboardInterrupt, and Popen.__exit__
+    # skips its wait then. SIGKILL takes effect when the child next runs, which on a busy machine
+    # can be after the reloader's atexit hooks looked: the child was still running, not yet a
+    # zombie, so it stayed on the list and the server outlived both. Give this process's children
+    # on the list a moment to finish dying (outside the lock, which every embedded server of the
+    # user shares); one still running after that may be using the server and stays listed.
+    with PostgresServer._lock:
+        try:
+            listed = set(json.loads(pids_file.read_text()))
+        except (OSError, ValueError):
+            return
+    children = [child for child in psutil.Process().children() if child.pid in listed]
+    psutil.wait_procs(children, timeout=DYING_SECONDS)
 
 
 def _alive(pid: int) -> bool:

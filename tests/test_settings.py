@@ -153,3 +153,32 @@ def test_embedded_database_survives_a_process_killed_while_writing_its_list(tmp_
     finally:
         if (pgdata / "postmaster.pid").exists():
             os.kill(int((pgdata / "postmaster.pid").read_text().split()[0]), signal.SIGTERM)
+
+
+def test_embedded_database_stops_behind_a_child_still_dying_when_its_parent_leaves(tmp_path):
+    # runserver's reloader, on Ctrl-C or SIGHUP, kills its child and exits without waiting for
+    # it; on a busy machine the child is still dying when the reloader's atexit hooks look at the
+    # list. Here the child on the list takes a second to end: the server must still stop.
+    pgdata = tmp_path / "pgdata"
+    script = (
+        "import json, subprocess, sys\nfrom pathlib import Path\n"
+        "from iportalis.embedded_db import embedded_database\n"
+        "pgdata = Path(sys.argv[1])\nembedded_database(pgdata)\n"
+        "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(1)'])\n"
+        "pids = pgdata / '.handle_pids.json'\n"
+        "pids.write_text(json.dumps([*json.loads(pids.read_text()), child.pid]))\n"
+    )
+    try:
+        run = subprocess.run(
+            [sys.executable, "-c", script, str(pgdata)],
+            cwd=BASE_DIR,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert run.returncode == 0, run.stderr
+        assert "Traceback" not in run.stderr
+        assert not (pgdata / "postmaster.pid").exists(), (pgdata / ".handle_pids.json").read_text()
+    finally:
+        if (pgdata / "postmaster.pid").exists():
+            os.kill(int((pgdata / "postmaster.pid").read_text().split()[0]), signal.SIGTERM)
