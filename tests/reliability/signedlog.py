@@ -15,7 +15,6 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-import psycopg2
 from django.db import connection
 
 from consent.log.integration import LOCK
@@ -176,21 +175,18 @@ def watch_horizon(database_url: str, every: float = 0.25) -> Iterator[HorizonWat
     """Sample the oldest write transaction on the cluster, on a connection of its own, until the
     block ends: what holds back the merge delay besides the integrator itself."""
     watch = HorizonWatch([], threading.Event())
-    db = psycopg2.connect(database_url)
-    db.autocommit = True
+    with autocommit_cursor(database_url) as cursor:
 
-    def sample() -> None:
-        with db.cursor() as cursor:
+        def sample() -> None:
             while not watch.stop.wait(every):
                 cursor.execute(OLDEST_WRITER)
                 row = cursor.fetchone()
                 watch.samples.append((row[0], row[1]) if row else ("", 0.0))
 
-    thread = threading.Thread(target=sample)
-    thread.start()
-    try:
-        yield watch
-    finally:
-        watch.stop.set()
-        thread.join()
-        db.close()
+        thread = threading.Thread(target=sample)
+        thread.start()
+        try:
+            yield watch
+        finally:
+            watch.stop.set()
+            thread.join()
